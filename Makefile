@@ -1,0 +1,48 @@
+# The single door: set-up, demo, build, serve, test, bench, lint.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA := data/demo
+DEMO_GAMES ?= 4
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: venv demo build serve stop test lint bench clean
+
+venv: $(STAMP)
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## demo: simulate a few games, build the warehouse (models trained), start Superset with the dashboards
+demo: venv
+	$(BIN)/ngs simulate --games $(DEMO_GAMES) --seed 7 --out $(DEMO_DATA)
+	$(BIN)/ngs build --data $(DEMO_DATA)
+	@if $(BIN)/python -c "import ngs.superset" 2>/dev/null; then $(BIN)/ngs serve; fi
+
+build: venv
+	$(BIN)/ngs build --data $(DATA)
+
+serve: venv
+	$(BIN)/ngs serve
+
+stop: venv
+	$(BIN)/ngs serve --stop
+
+## test: every test (pytest, which also runs dbt build with all data and unit tests)
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check ngs python_models tests
+
+bench: venv
+	$(BIN)/ngs bench --games $(or $(GAMES),10) --json
+
+clean:
+	rm -rf target warehouse artifacts data .superset screenshots

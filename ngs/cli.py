@@ -1,0 +1,80 @@
+"""`ngs`: the one command-line door to the warehouse.
+
+Each sub-command lives in its own module and is imported only when used, so `ngs --help` stays fast
+and a sub-command's heavy dependencies (torch, Superset) load only where they are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ngs.errors import NgsError
+from ngs.paths import DEFAULT_WAREHOUSE
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("simulate", help="write a simulated Big Data Bowl 2023-format release")
+    p.add_argument("--games", type=int, default=4, help="number of games (a season is ~270)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; the output is deterministic per seed")
+    p.add_argument("--out", type=Path, required=True, help="folder to write games/plays/players/tracking CSVs")
+    p.add_argument("--plays-per-game", type=int, default=None, help="override plays per game")
+    p.set_defaults(func=lambda a: __import__("ngs.simulate", fromlist=["cli_main"]).cli_main(a))
+
+
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="ingest Big Data Bowl folders and run dbt build into a DuckDB warehouse")
+    p.add_argument("--data", type=Path, action="append", required=True,
+                   help="a Big Data Bowl release folder (any vintage) or simulator output; repeatable")
+    p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to (re)build")
+    p.add_argument("--no-train", action="store_true",
+                   help="score with the stored model artefacts instead of training (dbt --exclude tag:train)")
+    p.add_argument("--select", default=None, help="extra dbt --select expression")
+    p.add_argument("--append", action="store_true",
+                   help="add these folders to the existing warehouse instead of rebuilding from scratch")
+    p.set_defaults(func=lambda a: __import__("ngs.build", fromlist=["cli_main"]).cli_main(a))
+
+
+def _add_ghost_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ghost-eval", help="score the ghosting model on BDB 2026 output tracks vs baselines")
+    p.add_argument("--tracks", required=True, help="glob of output_*.csv files (quote it)")
+    p.add_argument("--observed", type=int, default=3, help="observed frames per track")
+    p.add_argument("--horizon", type=int, default=10, help="predicted frames per track")
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    p.set_defaults(func=lambda a: __import__("ngs.ghosting.evaluate", fromlist=["cli_main"]).cli_main(a))
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="start (or --stop) Superset on the warehouse, dashboards loaded")
+    p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    p.add_argument("--stop", action="store_true", help="stop the running Superset")
+    p.set_defaults(func=lambda a: __import__("ngs.superset", fromlist=["cli_main"]).cli_main(a))
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmark the full build against a pandas pipeline")
+    p.add_argument("--games", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=lambda a: __import__("ngs.bench", fromlist=["cli_main"]).cli_main(a))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ngs", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_simulate, _add_build, _add_ghost_eval, _add_serve, _add_bench):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NgsError as exc:
+        print(f"ngs {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

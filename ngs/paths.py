@@ -1,0 +1,14 @@
+"""Where things live. Every path is relative to the repository root unless an env var overrides it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("NGS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+WAREHOUSE_DIR = REPO_ROOT / "warehouse"
+DEFAULT_WAREHOUSE = Path(os.environ.get("NGS_WAREHOUSE_PATH", WAREHOUSE_DIR / "ngs.duckdb"))
+DEMO_DATA_DIR = REPO_ROOT / "data" / "demo"
+ARTIFACTS_DIR = Path(os.environ.get("NGS_ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
+SEEDS_DIR = REPO_ROOT / "seeds"
