@@ -1,0 +1,76 @@
+-- Tracking rows with what other tables know about them: the club (2019 says only home/away), whether
+-- the player is on offence (his club is the play's possession club, unless the source said), and his
+-- position and position group.
+with
+
+tracking as (
+    select * from {{ ref('int_tracking_unioned') }}
+),
+
+plays as (
+    select source, game_id, play_id, possession_club, play_direction
+    from {{ ref('int_plays_unioned') }}
+),
+
+games as (
+    select source, game_id, home_club, visitor_club
+    from {{ ref('int_games_unioned') }}
+),
+
+players as (
+    select nfl_id, display_name, position
+    from {{ ref('int_players_deduplicated') }}
+),
+
+enriched as (
+    select
+        tracking.source,
+        tracking.source_file,
+        tracking.source_row,
+        tracking.game_id,
+        tracking.play_id,
+        tracking.nfl_id,
+        tracking.frame_id,
+        tracking.frame_phase,
+        tracking.time,
+        coalesce(tracking.display_name, players.display_name) as display_name,
+        tracking.jersey_number,
+        coalesce(
+            tracking.club,
+            case tracking.team_side when 'home' then games.home_club when 'away' then games.visitor_club end
+        ) as club,
+        tracking.is_ball,
+        case
+            when tracking.is_ball then null
+            when tracking.is_offense is not null then tracking.is_offense
+            when plays.possession_club is not null
+                then coalesce(
+                    tracking.club,
+                    case tracking.team_side
+                        when 'home' then games.home_club when 'away' then games.visitor_club
+                    end
+                ) = plays.possession_club
+        end as is_offense,
+        coalesce(tracking.position, players.position) as position,
+        coalesce(tracking.play_direction, plays.play_direction) as play_direction,
+        tracking.x,
+        tracking.y,
+        tracking.s,
+        tracking.a,
+        tracking.dis,
+        tracking.o,
+        tracking.dir,
+        tracking.event
+    from tracking
+    left join plays
+        on tracking.source = plays.source
+        and tracking.game_id = plays.game_id
+        and tracking.play_id = plays.play_id
+    left join games
+        on tracking.source = games.source
+        and tracking.game_id = games.game_id
+    left join players
+        on tracking.nfl_id = players.nfl_id
+)
+
+select * from enriched

@@ -1,0 +1,218 @@
+-- One row per tracked pass: when the ball was snapped, thrown and arrived, who threw it and to whom,
+-- and how each was found ('metadata', 'event', 'inferred_nearest_ball', ...).
+{%- set throw_events = "('pass_forward', 'autoevent_passforward', 'pass_shovel')" %}
+{%- set outcome_events = "('pass_outcome_caught', 'pass_outcome_incomplete', 'pass_outcome_interception', 'pass_outcome_touchdown', 'pass_tipped')" %}
+with
+
+tracking as (
+    select * from {{ ref('fct_tracking') }}
+),
+
+plays as (
+    select * from {{ ref('fct_plays') }}
+),
+
+frames as (
+    select
+        game_id,
+        play_id,
+        any_value(source) as source,
+        min(frame_id) filter (where event in ('ball_snap', 'autoevent_ballsnap', 'snap_direct')) as snap_frame_id,
+        min(frame_id) filter (where event in {{ throw_events }}) as throw_event_frame_id,
+        min(frame_id) filter (where frame_phase = 'output') as first_output_frame_id,
+        max(frame_id) filter (where frame_phase = 'output') as last_output_frame_id
+    from tracking
+    group by game_id, play_id
+),
+
+arrivals as (
+    select
+        frames.game_id,
+        frames.play_id,
+        min(tracking.frame_id) filter (where tracking.event = 'pass_arrived') as arrived_frame_id,
+        min(tracking.frame_id) filter (where tracking.event in {{ outcome_events }}) as outcome_frame_id
+    from frames
+    inner join tracking
+        on frames.game_id = tracking.game_id
+        and frames.play_id = tracking.play_id
+        and tracking.frame_id > frames.throw_event_frame_id
+    group by frames.game_id, frames.play_id
+),
+
+passes as (
+    select
+        frames.game_id,
+        frames.play_id,
+        frames.source,
+        frames.snap_frame_id,
+        coalesce(frames.throw_event_frame_id, frames.first_output_frame_id) as throw_frame_id,
+        case
+            when frames.throw_event_frame_id is not null then 'event'
+            else 'bdb2026_output_start'
+        end as throw_method,
+        coalesce(arrivals.arrived_frame_id, arrivals.outcome_frame_id, frames.last_output_frame_id)
+            as arrival_frame_id,
+        case
+            when arrivals.arrived_frame_id is not null then 'event'
+            when arrivals.outcome_frame_id is not null then 'outcome_event'
+            when frames.last_output_frame_id is not null then 'bdb2026_output_end'
+        end as arrival_method
+    from frames
+    left join arrivals
+        on frames.game_id = arrivals.game_id
+        and frames.play_id = arrivals.play_id
+    where frames.throw_event_frame_id is not null
+        or frames.first_output_frame_id is not null
+),
+
+ball as (
+    select game_id, play_id, frame_id, x_std, y_std
+    from tracking
+    where is_ball
+),
+
+ball_at as (
+    select
+        passes.game_id,
+        passes.play_id,
+        any_value(ball.x_std) filter (where ball.frame_id = passes.snap_frame_id) as ball_snap_x_std,
+        any_value(ball.x_std) filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_x_std,
+        any_value(ball.y_std) filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_y_std,
+        any_value(ball.x_std) filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_x_std,
+        any_value(ball.y_std) filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_y_std
+    from passes
+    inner join ball
+        on passes.game_id = ball.game_id
+        and passes.play_id = ball.play_id
+        and ball.frame_id in (passes.snap_frame_id, passes.throw_frame_id, passes.arrival_frame_id)
+    group by passes.game_id, passes.play_id
+),
+
+stated_roles as (
+    -- roles a release states: BDB 2026 player_role, 2023 pff_role, 2025 wasTargettedReceiver
+    select game_id, play_id, nfl_id, player_role as role
+    from {{ ref('stg_bdb2026__input_tracking') }}
+    where player_role in ('Passer', 'Targeted Receiver')
+    group by all
+    union all
+    select game_id, play_id, nfl_id, 'Passer' as role
+    from {{ ref('stg_bdb_weekly__pff_roles') }}
+    where pff_role = 'Pass'
+    union all
+    select game_id, play_id, nfl_id, 'Targeted Receiver' as role
+    from {{ ref('stg_bdb_weekly__player_plays') }}
+    where was_targeted
+),
+
+stated as (
+    select
+        game_id,
+        play_id,
+        min(nfl_id) filter (where role = 'Passer') as passer_nfl_id,
+        min(nfl_id) filter (where role = 'Targeted Receiver') as target_nfl_id
+    from stated_roles
+    group by game_id, play_id
+),
+
+nearest_at_throw as (
+    select
+        passes.game_id,
+        passes.play_id,
+        arg_min(
+            tracking.nfl_id,
+            (tracking.x_std - ball_at.ball_throw_x_std) ^ 2 + (tracking.y_std - ball_at.ball_throw_y_std) ^ 2
+        ) as passer_nfl_id
+    from passes
+    inner join ball_at
+        on passes.game_id = ball_at.game_id
+        and passes.play_id = ball_at.play_id
+    inner join tracking
+        on passes.game_id = tracking.game_id
+        and passes.play_id = tracking.play_id
+        and passes.throw_frame_id = tracking.frame_id
+    where tracking.is_offense and not tracking.is_ball
+    group by passes.game_id, passes.play_id
+),
+
+passers as (
+    select
+        passes.game_id,
+        passes.play_id,
+        coalesce(stated.passer_nfl_id, nearest_at_throw.passer_nfl_id) as passer_nfl_id,
+        case
+            when stated.passer_nfl_id is not null then 'metadata'
+            when nearest_at_throw.passer_nfl_id is not null then 'inferred_nearest_ball'
+        end as passer_method
+    from passes
+    left join stated
+        on passes.game_id = stated.game_id
+        and passes.play_id = stated.play_id
+    left join nearest_at_throw
+        on passes.game_id = nearest_at_throw.game_id
+        and passes.play_id = nearest_at_throw.play_id
+),
+
+nearest_at_arrival as (
+    select
+        passes.game_id,
+        passes.play_id,
+        arg_min(
+            tracking.nfl_id,
+            (tracking.x_std - ball_at.ball_arrival_x_std) ^ 2 + (tracking.y_std - ball_at.ball_arrival_y_std) ^ 2
+        ) as target_nfl_id
+    from passes
+    inner join ball_at
+        on passes.game_id = ball_at.game_id
+        and passes.play_id = ball_at.play_id
+    inner join passers
+        on passes.game_id = passers.game_id
+        and passes.play_id = passers.play_id
+    inner join tracking
+        on passes.game_id = tracking.game_id
+        and passes.play_id = tracking.play_id
+        and passes.arrival_frame_id = tracking.frame_id
+    where tracking.is_offense
+        and not tracking.is_ball
+        and tracking.nfl_id is distinct from passers.passer_nfl_id
+    group by passes.game_id, passes.play_id
+)
+
+select
+    passes.game_id,
+    passes.play_id,
+    passes.source,
+    passes.snap_frame_id,
+    passes.throw_frame_id,
+    passes.arrival_frame_id,
+    passers.passer_nfl_id,
+    passers.passer_method,
+    coalesce(stated.target_nfl_id, nearest_at_arrival.target_nfl_id) as target_nfl_id,
+    case
+        when stated.target_nfl_id is not null then 'metadata'
+        when nearest_at_arrival.target_nfl_id is not null then 'inferred_nearest_ball'
+    end as target_method,
+    plays.pass_result,
+    plays.is_complete,
+    coalesce(ball_at.ball_snap_x_std, plays.line_of_scrimmage_x_std) as line_of_scrimmage_x_std,
+    ball_at.ball_throw_x_std,
+    ball_at.ball_throw_y_std,
+    ball_at.ball_arrival_x_std,
+    ball_at.ball_arrival_y_std,
+    passes.throw_method,
+    passes.arrival_method
+from passes
+left join passers
+    on passes.game_id = passers.game_id
+    and passes.play_id = passers.play_id
+left join stated
+    on passes.game_id = stated.game_id
+    and passes.play_id = stated.play_id
+left join nearest_at_arrival
+    on passes.game_id = nearest_at_arrival.game_id
+    and passes.play_id = nearest_at_arrival.play_id
+left join ball_at
+    on passes.game_id = ball_at.game_id
+    and passes.play_id = ball_at.play_id
+left join plays
+    on passes.game_id = plays.game_id
+    and passes.play_id = plays.play_id

@@ -1,0 +1,43 @@
+with
+
+source as (
+    select * from {{ source('bdb2026', 'tracking_input') }}
+),
+
+renamed as (
+    select
+        'bdb2026' as source,
+        source_file,
+        source_row,
+        game_id,
+        play_id,
+        cast(nfl_id as bigint) as nfl_id,
+        frame_id,
+        'input' as frame_phase,
+        cast(null as timestamp) as time,
+        player_name as display_name,
+        cast(null as integer) as jersey_number,
+        cast(null as varchar) as club,
+        cast(null as varchar) as team_side,
+        false as is_ball,
+        case lower(player_side) when 'offense' then true when 'defense' then false end as is_offense,
+        upper(player_position) as position,
+        lower(play_direction) as play_direction,
+        player_role,
+        player_height,
+        player_weight,
+        ball_land_x,
+        ball_land_y,
+        absolute_yardline_number,
+        x,
+        y,
+        s,
+        a,
+        cast(null as double) as dis,
+        o,
+        dir,
+        cast(null as varchar) as event
+    from source
+)
+
+select * from renamed
