@@ -32,7 +32,7 @@ ROUTE_SHAPES = {
     "post": ([(11, 0, 5.5), (30, -12, 10)], False),
     "corner": ([(11, 0, 5.0), (24, 11, 10)], False),
     "hitch": ([(6, 0, 2.5), (5, 0, 0)], True),
-    "flat": ([(1.5, 4, 5), (4, 14, 8)], False),
+    "flat": ([(1.5, 4, 5), (3.5, 10, 7)], False),
     "drag": ([(3, -2, 6), (5, -30, 8)], False),
     "wheel": ([(2, 6, 6), (8, 10, 8), (35, 11, 10)], False),
 }
@@ -108,9 +108,9 @@ def setup_play(rng: np.random.Generator, off_roster, def_roster, los: float, pla
     yc = float(np.clip(FIELD_W / 2 + rng.normal(0, 4.0), 18, FIELD_W - 18))  # hash position of the ball
 
     def take(df, positions, n):
-        sub = df[df.officialPosition.isin(positions)]
+        sub = df.rows(positions)
         idx = rng.choice(len(sub), size=n, replace=len(sub) < n)
-        return list(sub.index[idx])
+        return [int(i) for i in sub[idx]]
 
     # --- offence ------------------------------------------------------------------------------
     shotgun = n_rb < 2 and rng.random() < 0.78
@@ -192,7 +192,7 @@ def setup_play(rng: np.random.Generator, off_roster, def_roster, los: float, pla
         out = 1.0 if pos[s, 1] > yc else -1.0
         if p in ("RB", "FB") and r in ("flat", "wheel", "drag"):
             out = 1.0 if rng.random() < 0.5 else -1.0
-        depth = rng.uniform(0.85, 1.2)
+        depth = rng.uniform(0.7, 1.0)
         pts = list(shape)
         if not _stop:
             fx, fo, fv = pts[-1]
@@ -319,11 +319,11 @@ def setup_play(rng: np.random.Generator, off_roster, def_roster, los: float, pla
         v, a = LIMITS[position[s]]
         q = roster.skill[players[s]]
         vmax[s], amax[s] = v * q, a * q
-    react = rng.integers(2, 6, size=N)
+    react = rng.integers(3, 8, size=N)
 
     pff_all = pff_role[:11] + (["Pass Rush" if s in rushers else "Coverage" for s in d_slots]
                                if play_type != "run" else ["Run Defense"] * 11)
-    throw_t = int(np.clip(rng.gamma(9.0, 0.3) * 10, 18, 40))
+    throw_t = int(np.clip(rng.gamma(10.0, 0.29) * 10, 16, 45))
     setup = PlaySetup(
         play_type=play_type, los=los, pos=pos, role=role, position=position, lined_up=lined,
         pff_role=pff_all, vmax=vmax, amax=amax, wp=wp, wp_v=wp_v, n_wp=n_wp, man_of=man_of,

@@ -56,9 +56,27 @@ COLLEGES = ["Alabama", "Ohio State", "Georgia", "LSU", "Clemson", "Oregon", "Mic
 
 
 @dataclass(frozen=True)
+class Roster:
+    """A club's players as plain arrays (fast to sample from in the per-play set-up)."""
+    nflId: np.ndarray
+    officialPosition: np.ndarray
+    skill: np.ndarray
+    by_pos: dict
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> Roster:
+        pos = df.officialPosition.to_numpy()
+        return cls(df.nflId.to_numpy(), pos, df.skill.to_numpy(),
+                   {p: np.flatnonzero(pos == p) for p in np.unique(pos)})
+
+    def rows(self, positions) -> np.ndarray:
+        return np.concatenate([self.by_pos.get(p, np.empty(0, dtype=int)) for p in positions])
+
+
+@dataclass(frozen=True)
 class League:
     players: pd.DataFrame           # players.csv columns plus club, jersey, speed
-    rosters: dict[str, pd.DataFrame]  # club -> its players
+    rosters: dict[str, Roster]      # club -> its players
 
 
 def make_league(seed: int) -> League:
@@ -90,7 +108,7 @@ def make_league(seed: int) -> League:
                 })
                 k += 1
     players = pd.DataFrame(rows)
-    return League(players=players, rosters={c: g.reset_index(drop=True) for c, g in players.groupby("club")})
+    return League(players=players, rosters={c: Roster.of(g.reset_index(drop=True)) for c, g in players.groupby("club")})
 
 
 def short_name(display_name: str) -> str:

@@ -28,6 +28,8 @@ from ngs.simulate.formations import (
 )
 
 DT = 0.1
+TAU_GAIN = min(1.0, DT / 0.3)
+INTENT_GAIN = 0.35  # first-order response of a player's velocity to his intent
 T_MAX = 150
 IS_DEF = np.arange(N) >= DF0
 
@@ -84,9 +86,10 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
     snap_frames = np.array([4 if s.shotgun else 1 for s in st])
     center = np.stack([s.pos[3] + [1.0, 0.0] for s in st])  # ball over the centre (slot 3)
     ol_set = np.zeros((P, N, 2))
-    ol_set[:, 1:6, 0] = -rng.uniform(0.8, 1.8, size=(P, 5))
+    ol_set[:, 1:6, 0] = -rng.uniform(1.3, 2.6, size=(P, 5))
     ol_set[:, 1:6, 1] = (np.arange(5) - 2) * 0.35
     wobble = np.zeros((P, N, 2))
+    intent = np.zeros((P, N, 2))
 
     hist_pos = np.zeros((T_MAX + 2, P, N, 2))
     hist_vel = np.zeros_like(hist_pos)
@@ -196,7 +199,7 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
         ol = role == R_OL
         ol_t = start + np.where(is_pass[:, None, None], ol_set, -ol_set * 1.2)
         tgt = np.where(ol[..., None], ol_t, tgt)
-        cap = np.where(ol, np.minimum(cap, 2.6), cap)
+        cap = np.where(ol, np.minimum(cap, 3.2), cap)
         # pass-protecting backs/tight ends, run blockers
         blk = role == R_BLOCK
         side = np.sign(start[..., 1] - start[:, QB, 1][:, None])
@@ -214,8 +217,8 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
             wpt = np.take_along_axis(wp, cur[..., None, None].repeat(2, -1), axis=2)[:, :, 0]
             tgt = np.where(rt[..., None], wpt, tgt)
             ve = np.where(rt, np.take_along_axis(wp_v, cur[..., None], axis=2)[..., 0], ve)
-            late = rt & (phase >= 1)[:, None]
-            cap = np.where(late, vmax * 0.8, cap)
+            late = rt & (t > throw_t + 4)[:, None] & (np.arange(N)[None, :] != target[:, None])
+            cap = np.where(late, vmax * 0.55, cap)
         # runner on run plays
         rn = role == R_RUNNER
         if rn.any():
@@ -232,7 +235,7 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
         ru = role == R_RUSH
         pocket = qb_pos + [1.3, 0.0]
         tgt = np.where(ru[..., None], pocket[:, None, :] + (start - start[:, QB:QB + 1]) * [0.0, 0.25], tgt)
-        cap = np.where(ru, np.where(t < 4, 3.0, 1.7), cap)
+        cap = np.where(ru, np.where(t < 4, 3.5, 2.4), cap)
         sk = (ptype == 2) & (t >= free_t) & (phase == 0)
         if sk.any():
             ps = pidx[sk]
@@ -247,8 +250,8 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
             rp = hist_pos[td, pidx[:, None], mo]
             rv = hist_vel[td, pidx[:, None], mo]
             inside = -np.sign(rp[..., 1] - FIELD_W / 2)
-            cushion = np.stack([np.full((P, N), 1.0), 0.6 * inside], -1)
-            m_t = rp + rv * 0.35 + cushion
+            cushion = np.stack([np.full((P, N), 1.4), 0.7 * inside], -1)
+            m_t = rp + rv * 0.15 + cushion
             tgt = np.where(mn[..., None], m_t, tgt)
             ve = np.where(mn, np.linalg.norm(rv, axis=-1), ve)
         # zone: sit on the landmark, carry the nearest route runner through it; deep defenders stay on top
@@ -281,10 +284,18 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
             rem = np.maximum(arr_t - t, 1) * DT
             brk = air[:, None] & IS_DEF[None, :] & ~ru & (t >= throw_t[:, None] + react)
             tr = pos[pidx, np.maximum(target, 0)]
-            aim = 0.5 * (arr_pt + tr)
+            aim = 0.3 * tr + 0.7 * arr_pt
             tgt = np.where(brk[..., None], aim[:, None, :], tgt)
             ve = np.where(brk, 5.0, ve)
             cap = np.where(brk, vmax, cap)
+        # after the throw the linemen, the quarterback and the rushers drift towards the ball
+        if air.any() or (phase == 2).any():
+            flow = ((phase >= 1) & (phase < 3) & (ptype != 1))[:, None] & ((role == R_OL) | ru | (np.arange(N) == QB)[None, :])
+            flow &= (t >= throw_t[:, None] + react) | (phase == 2)[:, None]
+            goal = np.where(air[:, None], arr_pt, pos[pidx, np.maximum(carrier, 0)])
+            tgt = np.where(flow[..., None], goal[:, None, :], tgt)
+            ve = np.where(flow, 3.0, ve)
+            cap = np.where(flow, np.minimum(vmax, np.where(ru, 6.5, 4.5)), cap)
         # after a catch / interception / handoff: carrier runs, the other side pursues
         car = phase == 2
         if car.any():
@@ -307,7 +318,7 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
             tgt = np.where(dead[:, None, None], pos + vel * 0.15, tgt)
             ve = np.where(dead[:, None], 0.0, ve)
         # wander: small correlated noise on every target so that no two plays are identical
-        wobble = 0.85 * wobble + rng.normal(0, 0.12, size=wobble.shape)
+        wobble = 0.9 * wobble + rng.normal(0, 0.04, size=wobble.shape)
         tgt = tgt + wobble
 
         # ---- steering ---------------------------------------------------------------------------------
@@ -315,6 +326,7 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
         dist = np.linalg.norm(to, axis=-1)
         brake = 0.8 * amax
         v_des = np.minimum(np.minimum(cap, vmax), np.sqrt(ve ** 2 + 2 * brake * dist))
+        v_des = np.minimum(v_des, ve + dist / 0.5)  # settle on a target instead of hunting around it
         v_des = np.where(dist < 0.05, 0.0, v_des)
         dvec = _unit(to) * v_des[..., None]
         # guided receiver: arrive at the arrival point on time
@@ -325,9 +337,11 @@ def simulate_plays(setups: list[PlaySetup], rng: np.random.Generator) -> list[Pl
             g = (arr_pt[air] - pos[pa, ta]) / rem[:, None]
             gn = np.linalg.norm(g, axis=-1, keepdims=True)
             dvec[pa, ta] = g * np.minimum(1.0, vmax[pa, ta][:, None] / np.maximum(gn, 1e-9))
-        dv = dvec - vel
+        intent = intent + (dvec - intent) * INTENT_GAIN  # intentions change smoothly, not frame to frame
+        dv = (intent - vel) * TAU_GAIN
         dvn = np.linalg.norm(dv, axis=-1)
-        lim = amax * DT
+        # available acceleration falls as a player nears top speed (the classic sprint profile)
+        lim = amax * DT * (1.0 - 0.6 * np.linalg.norm(vel, axis=-1) / vmax)
         scale = np.where(dvn > lim, lim / np.maximum(dvn, 1e-9), 1.0)
         vel = vel + dv * scale[..., None]
         sp = np.linalg.norm(vel, axis=-1)
@@ -371,7 +385,8 @@ def _throw(p, t, pos, vel, role, los, rng, target, arr_pt, arr_t, thr_pt, ball, 
     pr = pos[p]
     d = np.linalg.norm(pr[recs][:, None, :] - pr[defs][None, :, :], axis=-1).min(axis=1)
     depth = pos[p, recs, 0] - los[p]
-    score = 0.9 * np.minimum(d, 6.0) + 0.06 * np.clip(depth, -2, 20) + rng.gumbel(0, 1.1, len(recs))
+    reach = np.linalg.norm(pr[recs] - pr[QB], axis=1)
+    score = 0.6 * np.minimum(d, 6.0) - 0.18 * reach + 0.03 * np.clip(depth, -2, 15) + rng.gumbel(0, 0.9, len(recs))
     r = int(recs[int(np.argmax(score))])
     q = ball[t, p]
     T = 0.8
@@ -399,13 +414,13 @@ def _outcome(p, t, pos, target, arr_pt, thr_pt, rng, r: PlayResult):
     miss = float(np.linalg.norm(arr_pt[p] - rp))
     sideline = float(min(rp[1], FIELD_W - rp[1]))
     crowd = int((dd < 2.0).sum())
-    z = (0.0 + 0.95 * min(sep, 4.0) - 0.05 * air - 1.2 * max(miss - 0.7, 0.0)
+    z = (-0.8 + 0.95 * min(sep, 4.0) - 0.05 * air - 1.2 * max(miss - 0.7, 0.0)
          - 0.7 * (sideline < 1.5) - 0.4 * max(crowd - 1, 0))
     pc = 1.0 / (1.0 + np.exp(-z))
     u = rng.random()
     if u < pc:
         res = "C"
     else:
-        p_int = 0.30 * np.exp(-sep / 0.9) * min(1.0, 0.3 + air / 20.0)
+        p_int = 0.60 * np.exp(-sep / 0.9) * min(1.0, 0.3 + air / 20.0)
         res = "IN" if rng.random() < p_int else "I"
     r.pass_result, r.separation, r.air_dist, r.catch_prob = res, sep, air, float(pc)
