@@ -1,0 +1,168 @@
+"""The dashboards-as-code bundle: read `dashboards/` (Superset's export format, unzipped, in git), check
+it against the marts of a warehouse, template the database URI and zip it for import.
+
+The YAML in git holds the placeholder `{{ NGS_WAREHOUSE_URI }}` where Superset's export would hold a
+machine path; `build_zip` puts the serving snapshot's read-only URI there.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ngs.paths import REPO_ROOT
+
+BUNDLE_DIR = REPO_ROOT / "dashboards"
+URI_PLACEHOLDER = "{{ NGS_WAREHOUSE_URI }}"
+BUNDLE_SECTIONS = ("databases", "datasets", "charts", "dashboards")
+ZIP_TOP = "ngs_dashboards"
+
+
+@dataclass
+class Bundle:
+    """Parsed YAML files keyed by their path relative to the bundle root (e.g. `charts/qb_cpoe.yaml`)."""
+
+    files: dict[str, dict]
+
+    def section(self, name: str) -> dict[str, dict]:
+        return {p: c for p, c in self.files.items() if p.startswith(name + "/")}
+
+    def datasets(self) -> dict[str, dict]:
+        return {c["uuid"]: c for c in self.section("datasets").values()}
+
+    def charts(self) -> dict[str, dict]:
+        return {c["uuid"]: c for c in self.section("charts").values()}
+
+    def dashboards(self) -> dict[str, dict]:
+        return {c["uuid"]: c for c in self.section("dashboards").values()}
+
+
+@dataclass
+class CheckResult:
+    """What of the bundle the warehouse can serve. `problems` name the table or column at fault."""
+
+    problems: list[str] = field(default_factory=list)
+    bad_datasets: set[str] = field(default_factory=set)
+    bad_charts: set[str] = field(default_factory=set)
+    dropped_dashboards: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_bundle(root: Path = BUNDLE_DIR) -> Bundle:
+    files: dict[str, dict] = {}
+    meta = root / "metadata.yaml"
+    if not meta.exists():
+        raise FileNotFoundError(f"{meta} is missing: is {root} a Superset export bundle?")
+    files["metadata.yaml"] = yaml.safe_load(meta.read_text())
+    for section in BUNDLE_SECTIONS:
+        for path in sorted((root / section).rglob("*.yaml")):
+            files[path.relative_to(root).as_posix()] = yaml.safe_load(path.read_text())
+    return Bundle(files)
+
+
+def check_bundle(bundle: Bundle, tables: dict[tuple[str, str], dict[str, str]]) -> CheckResult:
+    """Compare each dataset with the warehouse: `tables` maps (schema, table) to {column: type}."""
+    result = CheckResult()
+    for uuid, ds in sorted(bundle.datasets().items(), key=lambda kv: kv[1]["table_name"]):
+        key = (ds.get("schema") or "main", ds["table_name"])
+        fq = f"{key[0]}.{key[1]}"
+        if key not in tables:
+            result.problems.append(f"dataset {fq}: table missing in the warehouse")
+            result.bad_datasets.add(uuid)
+            continue
+        have = tables[key]
+        missing = [c["column_name"] for c in ds.get("columns", []) if not c.get("expression")
+                   and c["column_name"] not in have]
+        if missing:
+            result.problems.append(
+                f"dataset {fq}: column(s) {', '.join(missing)} missing (the table has: {', '.join(have)})")
+            result.bad_datasets.add(uuid)
+    for uuid, chart in bundle.charts().items():
+        if chart["dataset_uuid"] in result.bad_datasets:
+            result.bad_charts.add(uuid)
+    for dash in bundle.dashboards().values():
+        chart_uuids = _chart_uuids(dash)
+        if chart_uuids and chart_uuids <= result.bad_charts:
+            result.dropped_dashboards.append(dash.get("slug") or dash["dashboard_title"])
+    return result
+
+
+def _chart_uuids(dashboard: dict) -> set[str]:
+    return {node["meta"]["uuid"] for node in dashboard.get("position", {}).values()
+            if isinstance(node, dict) and node.get("type") == "CHART"}
+
+
+def _prune_dashboard(dash: dict, bad_charts: set[str], bad_datasets: set[str]) -> dict:
+    """Drop the charts that cannot be served (and rows left empty, and filters on missing datasets)."""
+    dash = copy.deepcopy(dash)
+    pos = dash.get("position", {})
+    gone = {k for k, n in pos.items() if isinstance(n, dict) and n.get("type") == "CHART"
+            and n["meta"]["uuid"] in bad_charts}
+    changed = True
+    while changed:
+        changed = False
+        for k, node in pos.items():
+            if not isinstance(node, dict) or k in gone:
+                continue
+            kids = node.get("children")
+            if kids is None:
+                continue
+            keep = [c for c in kids if c not in gone]
+            if keep != kids:
+                node["children"] = keep
+                changed = True
+            if not keep and node.get("type") in ("ROW", "COLUMN", "TAB"):
+                gone.add(k)
+                changed = True
+    for k in gone:
+        pos.pop(k, None)
+    meta = dash.get("metadata", {})
+    filters = meta.get("native_filter_configuration", [])
+    meta["native_filter_configuration"] = [
+        f for f in filters if not any(t.get("datasetUuid") in bad_datasets for t in f.get("targets", []))]
+    return dash
+
+
+def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = None) -> bytes:
+    """The import ZIP (one top folder), URI templated, unservable charts and dashboards left out.
+
+    `metadata.yaml` says `type: assets` in the ZIP so Superset's asset importer (which overwrites
+    databases and datasets) accepts it; the copy in git says `Dashboard`, so the folder also imports
+    by hand with `superset import-dashboards`.
+    """
+    check = check or CheckResult()
+    dropped = set(check.dropped_dashboards)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, content in sorted(bundle.files.items()):
+            content = copy.deepcopy(content)
+            if rel == "metadata.yaml":
+                content["type"] = "assets"
+            elif rel.startswith("databases/"):
+                if content.get("sqlalchemy_uri") != URI_PLACEHOLDER:
+                    raise ValueError(f"dashboards/{rel}: sqlalchemy_uri must be the placeholder {URI_PLACEHOLDER}")
+                content["sqlalchemy_uri"] = database_uri
+            elif rel.startswith("datasets/") and content["uuid"] in check.bad_datasets:
+                continue
+            elif rel.startswith("charts/") and content["uuid"] in check.bad_charts:
+                continue
+            elif rel.startswith("dashboards/"):
+                if (content.get("slug") or content["dashboard_title"]) in dropped:
+                    continue
+                content = _prune_dashboard(content, check.bad_charts, check.bad_datasets)
+            info = zipfile.ZipInfo(f"{ZIP_TOP}/{rel}", date_time=(2020, 1, 1, 0, 0, 0))
+            zf.writestr(info, yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
+    return buf.getvalue()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,436 @@
+"""Write the dashboards bundle (`dashboards/`, Superset's export format) from the specs below.
+
+The YAML in `dashboards/` is what is committed, reviewed and loaded; this script only saves typing
+the boilerplate Superset needs (query contexts, layout nodes, uuids). Rerun it after changing a spec:
+
+    python -m ngs.superset.generate [--warehouse warehouse/ngs.duckdb]
+
+With `--warehouse`, dataset columns and types are read from the marts of that warehouse (so the
+bundle lists exactly the columns the tables have); without it, from the contracts written here.
+Charts only name columns: no SQL in a chart, every number comes from a dbt mart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ngs.paths import REPO_ROOT
+from ngs.superset.bundle import BUNDLE_DIR, URI_PLACEHOLDER
+
+NS = uuid.UUID("6f1b3a52-3c57-4d1e-9a43-0d5b1c2e7a10")
+DATABASE_NAME = "NGS warehouse"
+DB_FILE = "ngs_warehouse"
+FIELD = {"x": [0, 120], "y": [0, 53.3]}
+
+
+def _uuid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(NS, f"{kind}:{name}"))
+
+
+# ------------------------------------------------------------------------------------------ datasets
+# Contract columns per mart: (name, type). The check at load time compares them with the warehouse.
+DATASETS: dict[str, list[tuple[str, str]]] = {
+    "rpt_qb_cpoe": [("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"), ("attempts", "BIGINT"),
+                    ("completions", "BIGINT"), ("expected_completions", "DOUBLE"), ("cpoe", "DOUBLE")],
+    "rpt_receiver_separation": [("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
+                                ("targets", "BIGINT"), ("mean_separation_arrival_yd", "DOUBLE"),
+                                ("catch_rate_over_expected", "DOUBLE")],
+    "rpt_db_closing": [("nfl_id", "BIGINT"), ("display_name", "VARCHAR"), ("trajectories", "BIGINT"),
+                       ("mean_closing_score", "DOUBLE")],
+    "rpt_qb_decisions": [("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"), ("attempts", "BIGINT"),
+                         ("best_option_share", "DOUBLE"), ("mean_cp_given_up", "DOUBLE")],
+    "fct_target_options": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("receiver_nfl_id", "BIGINT"),
+                           ("is_actual_target", "BOOLEAN"), ("completion_probability", "DOUBLE"),
+                           ("predicted_separation_yd", "DOUBLE"), ("air_distance_yd", "DOUBLE")],
+    "rpt_model_metrics": [("model", "VARCHAR"), ("version", "VARCHAR"), ("dataset", "VARCHAR"),
+                          ("split", "VARCHAR"), ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT")],
+    "rpt_completion_calibration": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("bin", "BIGINT"),
+                                   ("mean_predicted", "DOUBLE"), ("observed_rate", "DOUBLE"), ("n", "BIGINT")],
+    "rpt_ghosting_metrics": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("horizon_step", "BIGINT"),
+                             ("rmse_yd", "DOUBLE"), ("ade_yd", "DOUBLE"), ("n", "BIGINT")],
+    "fct_tracking": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"), ("frame_id", "BIGINT"),
+                     ("club", "VARCHAR"), ("is_ball", "BOOLEAN"), ("is_offense", "BOOLEAN"),
+                     ("position_group", "VARCHAR"), ("display_name", "VARCHAR"), ("x_std", "DOUBLE"),
+                     ("y_std", "DOUBLE")],
+    "fct_ghost_trajectories": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"),
+                               ("frame_id", "BIGINT"), ("x_pred", "DOUBLE"), ("y_pred", "DOUBLE")],
+}
+
+
+def _generic(dtype: str) -> str:
+    return dtype.upper()
+
+
+def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
+    return {
+        "table_name": table, "main_dttm_col": None, "description": f"dbt mart marts.{table}",
+        "default_endpoint": None, "offset": 0, "cache_timeout": None, "catalog": None, "schema": "marts",
+        "sql": None, "params": None, "template_params": None, "filter_select_enabled": True,
+        "fetch_values_predicate": None, "extra": None, "normalize_columns": False,
+        "always_filter_main_dttm": False, "uuid": _uuid("dataset", table),
+        "metrics": [{"metric_name": "count", "verbose_name": "COUNT(*)", "metric_type": "count",
+                     "expression": "COUNT(*)", "description": None, "d3format": None, "currency": None,
+                     "extra": {}, "warning_text": None}],
+        "columns": [{"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True,
+                     "type": _generic(dtype), "advanced_data_type": None, "groupby": True, "filterable": True,
+                     "expression": None, "description": None, "python_date_format": None, "extra": {}}
+                    for name, dtype in columns],
+        "version": "1.0.0", "database_uuid": _uuid("database", DB_FILE),
+    }
+
+
+# -------------------------------------------------------------------------------------------- charts
+def metric(column: str, aggregate: str = "MAX", label: str | None = None) -> dict:
+    return {"expressionType": "SIMPLE", "column": {"column_name": column}, "aggregate": aggregate,
+            "label": label or column, "hasCustomLabel": True,
+            "optionName": f"metric_{aggregate}_{column}".lower()}
+
+
+def is_false(column: str) -> dict:
+    return {"expressionType": "SIMPLE", "clause": "WHERE", "subject": column, "operator": "IS FALSE",
+            "operatorId": "IS_FALSE", "comparator": None, "isExtra": False, "isNew": False,
+            "filterOptionName": f"filter_{column}_is_false"}
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    table: str
+    viz_type: str
+    params: dict
+    query: dict
+    description: str = ""
+    chart_id: int = 0  # the id the dashboard layout uses for it in the bundle (remapped at import)
+
+    @property
+    def uuid(self) -> str:
+        return _uuid("chart", self.key)
+
+
+def _query(columns=(), metrics=(), orderby=(), row_limit=1000, filters=()) -> dict:
+    return {"filters": list(filters), "extras": {"having": "", "where": ""}, "applied_time_extras": {},
+            "columns": list(columns), "metrics": list(metrics), "orderby": list(orderby),
+            "annotation_layers": [], "row_limit": row_limit, "series_limit": 0, "order_desc": True,
+            "url_params": {}, "custom_params": {}, "custom_form_data": {}, "post_processing": []}
+
+
+def table_chart(key, title, table, columns, sort, ascending=False, row_limit=500, formats=None,
+                description="") -> Chart:
+    params = {"viz_type": "table", "query_mode": "raw", "groupby": [], "metrics": [], "all_columns": columns,
+              "percent_metrics": [], "adhoc_filters": [], "order_by_cols": [json.dumps([sort, ascending])],
+              "row_limit": row_limit, "server_page_length": 10, "order_desc": True,
+              "table_timestamp_format": "smart_date", "show_cell_bars": True, "color_pn": True,
+              "include_search": True, "allow_render_html": False,
+              "column_config": {c: {"d3NumberFormat": f} for c, f in (formats or {}).items()},
+              "conditional_formatting": []}
+    return Chart(key, title, table, "table", params,
+                 _query(columns=columns, orderby=[[sort, ascending]], row_limit=row_limit), description)
+
+
+def bar_chart(key, title, table, x, value, label, row_limit=25, y_format="SMART_NUMBER", description="") -> Chart:
+    m = metric(value, "MAX", label)
+    params = {"viz_type": "echarts_timeseries_bar", "x_axis": x, "metrics": [m], "groupby": [],
+              "adhoc_filters": [], "row_limit": row_limit, "order_desc": True, "x_axis_sort": label,
+              "x_axis_sort_asc": False, "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
+              "orientation": "vertical", "show_legend": False, "show_value": False, "rich_tooltip": True,
+              "y_axis_format": y_format, "xAxisLabelRotation": 45, "truncate_metric": True,
+              "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
+              "x_axis_title": "", "y_axis_title": label, "y_axis_title_margin": 40,
+              "y_axis_title_position": "Left", "zoomable": False}
+    return Chart(key, title, table, "echarts_timeseries_bar", params,
+                 _query(columns=[x], metrics=[m], orderby=[[m, False]], row_limit=row_limit), description)
+
+
+def xy_chart(key, title, table, viz_type, x, y, series, filters=(), row_limit=10000, field=False,
+             x_title="", y_title="", y_format="SMART_NUMBER", description="") -> Chart:
+    m = metric(y, "MAX", y)
+    params = {"viz_type": viz_type, "x_axis": x, "metrics": [m], "groupby": list(series),
+              "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": True,
+              "show_legend": True, "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": False,
+              "markerEnabled": viz_type.endswith("line"), "markerSize": 4 if viz_type.endswith("scatter") else 6,
+              "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
+              "x_axis_title": x_title, "x_axis_title_margin": 30, "y_axis_title": y_title,
+              "y_axis_title_margin": 40, "y_axis_title_position": "Left", "y_axis_format": y_format,
+              "zoomable": False, "truncate_metric": True}
+    if field:
+        params.update(truncateXAxis=True, xAxisBounds=FIELD["x"], truncateYAxis=True, y_axis_bounds=FIELD["y"])
+    qfilters = [{"col": f["subject"], "op": f["operator"]} for f in filters]
+    return Chart(key, title, table, viz_type, params,
+                 _query(columns=[x, *series], metrics=[m], orderby=[[m, False]], row_limit=row_limit,
+                        filters=qfilters), description)
+
+
+def chart_yaml(chart: Chart) -> dict:
+    params = {"datasource": "0__table", **chart.params}
+    query_context = {"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [chart.query],
+                     "form_data": params, "result_format": "json", "result_type": "full"}
+    return {"slice_name": chart.title, "description": chart.description or None, "certified_by": None,
+            "certification_details": None, "viz_type": chart.viz_type, "params": params,
+            "query_context": json.dumps(query_context), "cache_timeout": None, "uuid": chart.uuid,
+            "version": "1.0.0", "dataset_uuid": _uuid("dataset", chart.table)}
+
+
+# ---------------------------------------------------------------------------------------- dashboards
+@dataclass
+class Filter:
+    name: str
+    table: str
+    column: str
+    first_item: bool = False
+    parent: str | None = None  # name of the filter this one cascades from
+    applies_to: list[str] = field(default_factory=list)  # chart keys in scope; empty = every chart
+
+    @property
+    def id(self) -> str:
+        return "NATIVE_FILTER-" + _uuid("filter", f"{self.table}.{self.column}.{self.name}")[:8]
+
+
+@dataclass
+class Dashboard:
+    slug: str
+    title: str
+    rows: list[list[tuple[str, int]]]  # rows of (chart key, width out of 12)
+    filters: list[Filter] = field(default_factory=list)
+    description: str = ""
+    height: int = 50
+
+
+def dashboard_yaml(dash: Dashboard, charts: dict[str, Chart]) -> dict:
+    position: dict = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dash.title}},
+    }
+    in_dash: list[str] = []
+    for i, row in enumerate(dash.rows, 1):
+        row_id = f"ROW-{dash.slug}-{i}"
+        position["GRID_ID"]["children"].append(row_id)
+        position[row_id] = {"type": "ROW", "id": row_id, "children": [], "parents": ["ROOT_ID", "GRID_ID"],
+                            "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+        for key, width in row:
+            chart = charts[key]
+            node_id = f"CHART-{key}"
+            position[row_id]["children"].append(node_id)
+            position[node_id] = {"type": "CHART", "id": node_id, "children": [],
+                                 "parents": ["ROOT_ID", "GRID_ID", row_id],
+                                 "meta": {"width": width, "height": dash.height, "chartId": chart.chart_id,
+                                          "uuid": chart.uuid, "sliceName": chart.title}}
+            in_dash.append(key)
+    names = {f.name: f for f in dash.filters}
+    native = []
+    for f in dash.filters:
+        excluded = [charts[k].chart_id for k in in_dash if f.applies_to and k not in f.applies_to]
+        native.append({
+            "id": f.id, "name": f.name, "filterType": "filter_select", "type": "NATIVE_FILTER",
+            "targets": [{"datasetUuid": _uuid("dataset", f.table), "column": {"name": f.column}}],
+            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": f.first_item,
+                              "multiSelect": not f.first_item, "searchAllOptions": False,
+                              "inverseSelection": False},
+            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+            "cascadeParentIds": [names[f.parent].id] if f.parent else [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "description": "", "requiredFirst": f.first_item,
+        })
+    metadata = {"color_scheme": "supersetColors", "refresh_frequency": 0, "expanded_slices": {},
+                "label_colors": {}, "shared_label_colors": [], "color_scheme_domain": [],
+                "timed_refresh_immune_slices": [], "cross_filters_enabled": False,
+                "native_filter_configuration": native, "chart_configuration": {},
+                "global_chart_configuration": {"scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+                                               "chartsInScope": []}}
+    return {"dashboard_title": dash.title, "description": dash.description or None, "css": "", "slug": dash.slug,
+            "certified_by": None, "certification_details": None, "published": True,
+            "uuid": _uuid("dashboard", dash.slug), "position": position, "metadata": metadata,
+            "version": "1.0.0"}
+
+
+# ------------------------------------------------------------------------------------------- content
+PCT = ".1%"
+YD = ".2f"
+
+
+def build_specs() -> tuple[list[Chart], list[Dashboard]]:
+    charts = [
+        # 1. Leaderboards
+        table_chart("qb_cpoe_table", "QB completion % over expected", "rpt_qb_cpoe",
+                    ["passer_name", "attempts", "completions", "expected_completions", "cpoe"], "cpoe",
+                    formats={"cpoe": PCT, "expected_completions": ".1f"},
+                    description="marts.rpt_qb_cpoe: completions minus the completion model's expectation"),
+        bar_chart("qb_cpoe_bar", "CPOE by passer", "rpt_qb_cpoe", "passer_name", "cpoe", "cpoe", y_format=PCT),
+        table_chart("receiver_separation_table", "Receiver separation at arrival", "rpt_receiver_separation",
+                    ["receiver_name", "targets", "mean_separation_arrival_yd", "catch_rate_over_expected"],
+                    "mean_separation_arrival_yd",
+                    formats={"mean_separation_arrival_yd": YD, "catch_rate_over_expected": PCT}),
+        bar_chart("receiver_separation_bar", "Mean separation at arrival (yd)", "rpt_receiver_separation",
+                  "receiver_name", "mean_separation_arrival_yd", "mean_separation_arrival_yd", y_format=YD),
+        table_chart("db_closing_table", "Defensive backs: closing on the ball", "rpt_db_closing",
+                    ["display_name", "trajectories", "mean_closing_score"], "mean_closing_score",
+                    formats={"mean_closing_score": YD}),
+        bar_chart("db_closing_bar", "Mean closing score", "rpt_db_closing", "display_name",
+                  "mean_closing_score", "mean_closing_score", y_format=YD),
+        # 2. QB decision-making
+        table_chart("qb_decisions_table", "QB decisions: best option thrown to", "rpt_qb_decisions",
+                    ["passer_name", "attempts", "best_option_share", "mean_cp_given_up"], "best_option_share",
+                    formats={"best_option_share": PCT, "mean_cp_given_up": PCT}),
+        bar_chart("qb_best_option_bar", "Share of throws to the best option", "rpt_qb_decisions", "passer_name",
+                  "best_option_share", "best_option_share", y_format=PCT),
+        xy_chart("target_options_scatter", "Options: separation vs completion probability",
+                 "fct_target_options", "echarts_timeseries_scatter", "predicted_separation_yd",
+                 "completion_probability", ["is_actual_target"], x_title="predicted separation (yd)",
+                 y_title="completion probability", y_format=PCT),
+        table_chart("target_options_table", "Per-pass options (drill down with the Game / Play filters)",
+                    "fct_target_options",
+                    ["game_id", "play_id", "receiver_nfl_id", "is_actual_target", "completion_probability",
+                     "predicted_separation_yd", "air_distance_yd"], "completion_probability", row_limit=2000,
+                    formats={"completion_probability": PCT, "predicted_separation_yd": YD,
+                             "air_distance_yd": ".1f"}),
+        # 3. Model quality
+        table_chart("model_metrics_table", "Model metrics (per model, dataset, split)", "rpt_model_metrics",
+                    ["model", "version", "dataset", "split", "metric", "value", "n"], "model", ascending=True,
+                    formats={"value": ".4f"}),
+        xy_chart("completion_calibration", "Completion model calibration", "rpt_completion_calibration",
+                 "echarts_timeseries_line", "mean_predicted", "observed_rate", ["model", "dataset"],
+                 x_title="mean predicted probability", y_title="observed completion rate", y_format=PCT),
+        xy_chart("ghosting_rmse", "Ghosting RMSE by horizon (yd)", "rpt_ghosting_metrics",
+                 "echarts_timeseries_line", "horizon_step", "rmse_yd", ["model", "dataset"],
+                 x_title="frames ahead", y_title="RMSE (yd)", y_format=YD),
+        xy_chart("ghosting_ade", "Ghosting ADE by horizon (yd)", "rpt_ghosting_metrics",
+                 "echarts_timeseries_line", "horizon_step", "ade_yd", ["model", "dataset"],
+                 x_title="frames ahead", y_title="ADE (yd)", y_format=YD),
+        # 4. Play explorer
+        xy_chart("play_all_players", "Play: every player and the ball", "fct_tracking",
+                 "echarts_timeseries_scatter", "x_std", "y_std", ["club"], field=True,
+                 x_title="x (yd, offence moves to +x)", y_title="y (yd)"),
+        xy_chart("play_real_defenders", "Real defenders", "fct_tracking", "echarts_timeseries_scatter",
+                 "x_std", "y_std", ["display_name"], filters=[is_false("is_offense")], field=True,
+                 x_title="x (yd)", y_title="y (yd)"),
+        xy_chart("play_ghost_defenders", "Ghosted defenders (model)", "fct_ghost_trajectories",
+                 "echarts_timeseries_scatter", "x_pred", "y_pred", ["nfl_id"], field=True,
+                 x_title="x (yd)", y_title="y (yd)"),
+    ]
+    for i, chart in enumerate(charts, 1):
+        chart.chart_id = i
+    play = ["play_all_players", "play_real_defenders", "play_ghost_defenders"]
+    dashboards = [
+        Dashboard("leaderboards", "NGS leaderboards",
+                  [[("qb_cpoe_table", 6), ("qb_cpoe_bar", 6)],
+                   [("receiver_separation_table", 6), ("receiver_separation_bar", 6)],
+                   [("db_closing_table", 6), ("db_closing_bar", 6)]],
+                  description="Passers, receivers and defensive backs ranked by the rpt_ marts"),
+        Dashboard("qb-decisions", "QB decision-making",
+                  [[("qb_decisions_table", 6), ("qb_best_option_bar", 6)],
+                   [("target_options_scatter", 5), ("target_options_table", 7)]],
+                  filters=[Filter("Game", "fct_target_options", "game_id",
+                                  applies_to=["target_options_scatter", "target_options_table"]),
+                           Filter("Play", "fct_target_options", "play_id", parent="Game",
+                                  applies_to=["target_options_scatter", "target_options_table"])]),
+        Dashboard("model-quality", "Model quality",
+                  [[("model_metrics_table", 12)],
+                   [("completion_calibration", 4), ("ghosting_rmse", 4), ("ghosting_ade", 4)]]),
+        Dashboard("play-explorer", "Play explorer: real and ghosted defenders",
+                  [[("play_all_players", 12)], [("play_real_defenders", 6), ("play_ghost_defenders", 6)]],
+                  filters=[Filter("Game", "fct_tracking", "game_id", first_item=True, applies_to=play),
+                           Filter("Play", "fct_tracking", "play_id", first_item=True, parent="Game",
+                                  applies_to=play)],
+                  height=60),
+    ]
+    return charts, dashboards
+
+
+def _columns_from_warehouse(path: Path) -> dict[str, list[tuple[str, str]]]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
+                       "where table_schema = 'marts' order by table_name, ordinal_position").fetchall()
+    con.close()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, column, dtype in rows:
+        found.setdefault(table, []).append((column, dtype))
+    return found
+
+
+def dbt_models(root: Path = REPO_ROOT) -> set[str]:
+    """Names of the models in the dbt project (SQL under models/, Python under python_models/)."""
+    return ({p.stem for p in (root / "models").rglob("*.sql")}
+            | {p.stem for p in (root / "python_models").rglob("*.py") if not p.stem.startswith("_")})
+
+
+def select_specs(charts: list[Chart], dashboards: list[Dashboard], tables: set[str]
+                 ) -> tuple[list[Chart], list[Dashboard], list[str]]:
+    """Keep the charts whose mart exists (and the dashboards left with charts); say what was left out."""
+    keep = {c.key for c in charts if c.table in tables}
+    skipped = sorted({c.table for c in charts if c.table not in tables})
+    kept_dashboards = []
+    for dash in dashboards:
+        rows = [[(k, w) for k, w in row if k in keep] for row in dash.rows]
+        rows = [r for r in rows if r]
+        if rows:
+            filters = [f for f in dash.filters if f.table in tables]
+            kept_dashboards.append(Dashboard(dash.slug, dash.title, rows, filters, dash.description, dash.height))
+    return [c for c in charts if c.key in keep], kept_dashboards, skipped
+
+
+def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_specs: bool = False) -> list[Path]:
+    charts, dashboards = build_specs()
+    if not all_specs:
+        charts, dashboards, skipped = select_specs(charts, dashboards, dbt_models())
+        for table in skipped:
+            print(f"left out: the charts on marts.{table} (no dbt model of that name yet)")
+    by_key = {c.key: c for c in charts}
+    used = {c.table for c in charts} | {f.table for d in dashboards for f in d.filters}
+    columns = {t: cols for t, cols in DATASETS.items() if t in used}
+    if warehouse is not None:
+        actual = _columns_from_warehouse(warehouse)
+        for table in columns:
+            if table in actual:
+                columns[table] = actual[table]
+    docs: dict[str, dict] = {
+        "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-01-01T00:00:00+00:00"},
+        f"databases/{DB_FILE}.yaml": {
+            "database_name": DATABASE_NAME, "sqlalchemy_uri": URI_PLACEHOLDER, "cache_timeout": None,
+            "expose_in_sqllab": True, "allow_run_async": False, "allow_ctas": False, "allow_cvas": False,
+            "allow_dml": False, "allow_file_upload": False,
+            "extra": {"allows_virtual_table_explore": True, "engine_params": {}, "metadata_params": {},
+                      "schemas_allowed_for_file_upload": []},
+            "uuid": _uuid("database", DB_FILE), "version": "1.0.0"},
+    }
+    for table, cols in columns.items():
+        docs[f"datasets/{DB_FILE}/{table}.yaml"] = dataset_yaml(table, cols)
+    for chart in charts:
+        docs[f"charts/{chart.key}.yaml"] = chart_yaml(chart)
+    for dash in dashboards:
+        docs[f"dashboards/{dash.slug}.yaml"] = dashboard_yaml(dash, by_key)
+    for section in ("databases", "datasets", "charts", "dashboards"):
+        shutil.rmtree(out / section, ignore_errors=True)
+    written = []
+    for rel, doc in docs.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=BUNDLE_DIR)
+    parser.add_argument("--warehouse", type=Path, default=None, help="read dataset columns from this warehouse")
+    parser.add_argument("--all", action="store_true",
+                        help="write every chart, also those on marts the dbt project does not have yet")
+    args = parser.parse_args(argv)
+    written = write_bundle(args.out, args.warehouse, args.all)
+    print(f"wrote {len(written)} files under {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
