@@ -1,6 +1,11 @@
 -- Every raw tracking row, once, with its kinematics and the quality rules it breaks
 -- (seeds/quality_rules.csv: names, thresholds, priorities). fct_tracking keeps the clean rows,
 -- fct_tracking_quarantine the others: raw rows = clean rows + quarantined rows, per source file.
+--
+-- One window pass per track (partition game, play, player/ball; order frame, then source priority) gives
+-- everything: a row whose frame equals the previous row's is a duplicate key (the first copy is kept);
+-- steps, velocity and acceleration come from the previous one and two rows. (After a duplicated frame
+-- the step is measured from its last copy; in the real releases duplicates are exact copies.)
 {%- set fps = var('frame_rate_hz') %}
 {%- set length = var('field_length_yd') %}
 {%- set width = var('field_width_yd') %}
@@ -17,117 +22,136 @@ rules as (
     from {{ ref('quality_rules') }}
 ),
 
-ranked as (
+lagged as (
     select
         *,
-        coalesce(nfl_id, -1) as track_key,  -- the ball is one track per play
-        row_number() over (
-            partition by game_id, play_id, coalesce(nfl_id, -1), frame_id
-            order by source, source_file, source_row
-        ) as key_rank
+        lag(frame_id) over track as prev_frame_id,
+        lag(frame_id, 2) over track as prev2_frame_id,
+        lag(x_std) over track as prev_x_std,
+        lag(y_std) over track as prev_y_std,
+        lag(x_std, 2) over track as prev2_x_std,
+        lag(y_std, 2) over track as prev2_y_std,
+        lag(s) over track as prev_s,
+        lag(dir_std) over track as prev_dir_std
     from {{ ref('int_tracking_standardised') }}
+    window track as (
+        partition by game_id, play_id, coalesce(nfl_id, -1)
+        order by frame_id, source, source_file, source_row
+    )
 ),
 
-motion as (
-    -- steps between consecutive distinct frames of a track (duplicates excluded)
+steps as (
     select
         *,
-        frame_id - lag(frame_id) over track as frames_elapsed,
-        x_std - lag(x_std) over track as dx,
-        y_std - lag(y_std) over track as dy
-    from ranked
-    where key_rank = 1
-    window track as (partition by game_id, play_id, track_key order by frame_id)
+        frame_id = prev_frame_id as is_duplicate_key,
+        nullif(frame_id - prev_frame_id, 0) / {{ fps }} as dt_s,
+        nullif(prev_frame_id - prev2_frame_id, 0) / {{ fps }} as prev_dt_s,
+        sqrt((x_std - prev_x_std) ^ 2 + (y_std - prev_y_std) ^ 2) as step_yd,
+        s is not null and dir_std is not null as has_reported_velocity
+    from lagged
 ),
 
 velocity as (
     select
         *,
-        sqrt(dx * dx + dy * dy) as step_yd,
-        sqrt(dx * dx + dy * dy) / (frames_elapsed / {{ fps }}) as implied_speed_yps,
-        s is not null and dir_std is not null as has_reported_velocity,
+        step_yd / dt_s as implied_speed_yps,
+        step_yd / (dt_s * {{ fps }}) as step_yd_per_frame,
         case
-            when s is not null and dir_std is not null then s * sin(radians(dir_std))
-            else dx / (frames_elapsed / {{ fps }})
+            when has_reported_velocity then s * sin(radians(dir_std))
+            else (x_std - prev_x_std) / dt_s
         end as vx,
         case
-            when s is not null and dir_std is not null then s * cos(radians(dir_std))
-            else dy / (frames_elapsed / {{ fps }})
-        end as vy
-    from motion
-),
-
-acceleration as (
-    select
-        *,
-        (vx - lag(vx) over track) / (frames_elapsed / {{ fps }}) as ax,
-        (vy - lag(vy) over track) / (frames_elapsed / {{ fps }}) as ay
-    from velocity
-    window track as (partition by game_id, play_id, track_key order by frame_id)
-),
-
-duplicates as (
-    select * from ranked where key_rank > 1
-),
-
-all_rows as (
-    select * from acceleration
-    union all by name
-    select * from duplicates
+            when has_reported_velocity then s * cos(radians(dir_std))
+            else (y_std - prev_y_std) / dt_s
+        end as vy,
+        case
+            when has_reported_velocity then prev_s * sin(radians(prev_dir_std))
+            else (prev_x_std - prev2_x_std) / prev_dt_s
+        end as prev_vx,
+        case
+            when has_reported_velocity then prev_s * cos(radians(prev_dir_std))
+            else (prev_y_std - prev2_y_std) / prev_dt_s
+        end as prev_vy,
+        greatest(-x, x - {{ length }}, -y, y - {{ width }}) as beyond_field_yd
+    from steps
 ),
 
 checked as (
     select
-        all_rows.*,
-        greatest(-x, x - {{ length }}, -y, y - {{ width }}) as beyond_field_yd,
-        step_yd / frames_elapsed as step_yd_per_frame,
-        greatest(frames_elapsed - 1, 0) as frames_missing_before,
-        -- rules in priority order (seeds/quality_rules.csv); the first is the row's quarantine reason
-        list_filter([
-            case when key_rank > 1 then 'duplicate_key' end,
-            case when x is null or y is null then 'missing_position' end,
-            case when greatest(-x, x - {{ length }}, -y, y - {{ width }}) > rules.off_field_yd
-                then 'off_field' end,
-            case when not is_ball and step_yd / frames_elapsed > rules.teleport_yd_per_frame
-                then 'teleport' end,
-            case when not is_ball and implied_speed_yps > rules.max_implied_speed_yps
-                then 'implied_speed' end,
-            case when not is_ball and s > rules.max_reported_speed_yps then 'reported_speed' end
-        ], lambda r: r is not null) as violated_rules,
-        frames_elapsed - 1 > rules.max_missing_frames as has_frame_gap,
+        velocity.* exclude (prev_frame_id, prev2_frame_id, prev_x_std, prev_y_std, prev2_x_std, prev2_y_std,
+                            prev_s, prev_dir_std, prev_vx, prev_vy, prev_dt_s),
+        (vx - prev_vx) / dt_s as ax,
+        (vy - prev_vy) / dt_s as ay,
+        greatest(coalesce(frame_id - prev_frame_id, 1) - 1, 0) as frames_missing_before,
+        coalesce(frame_id - prev_frame_id, 1) - 1 > rules.max_missing_frames as has_frame_gap,
+        -- each rule, in priority order (seeds/quality_rules.csv)
+        is_duplicate_key as breaks_duplicate_key,
+        x is null or y is null or frame_id is null as breaks_missing_position,
+        coalesce(beyond_field_yd > rules.off_field_yd, false) as breaks_off_field,
+        coalesce(not is_ball and step_yd_per_frame > rules.teleport_yd_per_frame, false) as breaks_teleport,
+        coalesce(not is_ball and implied_speed_yps > rules.max_implied_speed_yps, false) as breaks_implied_speed,
+        coalesce(not is_ball and s > rules.max_reported_speed_yps, false) as breaks_reported_speed,
         rules.max_bad_share
-    from all_rows
+    from velocity
     cross join rules
 ),
 
-play_shares as (
+ruled as (
     select
         *,
-        avg((len(violated_rules) > 0)::int) over (partition by game_id, play_id) as play_bad_share
+        case
+            when breaks_duplicate_key then 'duplicate_key'
+            when breaks_missing_position then 'missing_position'
+            when breaks_off_field then 'off_field'
+            when breaks_teleport then 'teleport'
+            when breaks_implied_speed then 'implied_speed'
+            when breaks_reported_speed then 'reported_speed'
+        end as row_rule
     from checked
 ),
 
-flagged as (
+play_shares as (
+    -- the play-level option: share of a play's rows that broke a row rule
     select
-        * exclude (violated_rules, max_bad_share),
-        case
-            when len(violated_rules) > 0 then violated_rules
-            when play_bad_share > max_bad_share then ['play_quarantined']
-            else violated_rules
-        end as violated_rules
-    from play_shares
+        game_id,
+        play_id,
+        avg((row_rule is not null)::int) as play_bad_share
+    from ruled
+    group by game_id, play_id
 )
 
 select
-    *,
-    len(violated_rules) > 0 as is_quarantined,
-    violated_rules[1] as quarantine_rule,
-    case violated_rules[1]
-        when 'duplicate_key' then key_rank
-        when 'off_field' then beyond_field_yd
-        when 'teleport' then step_yd_per_frame
-        when 'implied_speed' then implied_speed_yps
-        when 'reported_speed' then s
-        when 'play_quarantined' then play_bad_share
-    end as quarantine_measured_value
-from flagged
+    ruled.* exclude (row_rule, max_bad_share),
+    play_shares.play_bad_share,
+    coalesce(
+        ruled.row_rule,
+        case when play_shares.play_bad_share > ruled.max_bad_share then 'play_quarantined' end
+    ) as quarantine_rule,
+    coalesce(
+        ruled.row_rule,
+        case when play_shares.play_bad_share > ruled.max_bad_share then 'play_quarantined' end
+    ) is not null as is_quarantined,
+    case
+        when ruled.row_rule = 'duplicate_key' then 1
+        when ruled.row_rule = 'off_field' then ruled.beyond_field_yd
+        when ruled.row_rule = 'teleport' then ruled.step_yd_per_frame
+        when ruled.row_rule = 'implied_speed' then ruled.implied_speed_yps
+        when ruled.row_rule = 'reported_speed' then ruled.s
+        when ruled.row_rule is null and play_shares.play_bad_share > ruled.max_bad_share
+            then play_shares.play_bad_share
+    end as quarantine_measured_value,
+    concat_ws(
+        ',',
+        case when ruled.breaks_duplicate_key then 'duplicate_key' end,
+        case when ruled.breaks_missing_position then 'missing_position' end,
+        case when ruled.breaks_off_field then 'off_field' end,
+        case when ruled.breaks_teleport then 'teleport' end,
+        case when ruled.breaks_implied_speed then 'implied_speed' end,
+        case when ruled.breaks_reported_speed then 'reported_speed' end,
+        case when ruled.row_rule is null and play_shares.play_bad_share > ruled.max_bad_share
+            then 'play_quarantined' end
+    ) as all_rules
+from ruled
+inner join play_shares
+    on ruled.game_id = play_shares.game_id
+    and ruled.play_id = play_shares.play_id

@@ -10,7 +10,7 @@ select
     count(*) filter (where quarantine_rule = 'off_field') as off_field_rows,
     count(*) filter (where quarantine_rule in ('teleport', 'implied_speed', 'reported_speed'))
         as speed_rule_rows,
-    coalesce(sum(frames_missing_before) filter (where has_frame_gap), 0) as missing_frames,
+    cast(coalesce(sum(frames_missing_before) filter (where has_frame_gap), 0) as bigint) as missing_frames,
     count(*) filter (where has_frame_gap) as frame_gaps,
     bool_or(quarantine_rule = 'play_quarantined') as is_play_quarantined
 from {{ ref('int_tracking_flagged') }}

@@ -13,6 +13,6 @@ select
     s,
     quarantine_rule as rule,
     quarantine_measured_value as measured_value,
-    array_to_string(violated_rules, ',') as all_rules
+    all_rules
 from {{ ref('int_tracking_flagged') }}
 where is_quarantined

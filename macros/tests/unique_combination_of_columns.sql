@@ -1,0 +1,9 @@
+{#- No two rows share the values of these columns (dbt_utils is not reachable offline, so ours). -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+select
+    {{ combination_of_columns | join(', ') }},
+    count(*) as n_rows
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
