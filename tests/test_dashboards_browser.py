@@ -48,7 +48,12 @@ def _ngs(*args: str, env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def dashboard_warehouse(tmp_path_factory) -> Path:
-    """One simulated game through the real pipeline (ingest, dbt build with every model and test)."""
+    """One simulated game through the real pipeline (ingest, dbt build with every model and test).
+
+    NGS_DASHBOARD_TEST_WAREHOUSE=path reuses a warehouse built before (quicker while editing charts).
+    """
+    if os.environ.get("NGS_DASHBOARD_TEST_WAREHOUSE"):
+        return Path(os.environ["NGS_DASHBOARD_TEST_WAREHOUSE"]).resolve()
     tmp = tmp_path_factory.mktemp("dash_wh")
     env = dict(os.environ, DO_NOT_TRACK="1", NGS_DBT_TARGET_PATH=str(tmp / "target"),
                DBT_LOG_PATH=str(tmp / "logs"), NGS_WAREHOUSE_PATH=str(tmp / "dash.duckdb"))

@@ -296,7 +296,7 @@ def serve(warehouse: Path = DEFAULT_WAREHOUSE, state: Path | None = None, port: 
         zip_path = state / "bundle.zip"
         zip_path.write_bytes(data)
         t = time.monotonic()
-        log("Initialising Superset's metadata DB (first run, ~15 s)..." if need_init
+        log("Initialising Superset's metadata DB (first run, about a minute)..." if need_init
             else "Loading the dashboards...")
         _run_inapp(state, password, need_init, zip_path)
         timings["init_s" if need_init else "import_s"] = time.monotonic() - t

@@ -132,7 +132,8 @@ def _prune_dashboard(dash: dict, bad_charts: set[str], bad_datasets: set[str]) -
     return dash
 
 
-def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = None) -> bytes:
+def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = None,
+              keep_dashboard_type: bool = False) -> bytes:
     """The import ZIP (one top folder), URI templated, unservable charts and dashboards left out.
 
     `metadata.yaml` says `type: assets` in the ZIP so Superset's asset importer (which overwrites
@@ -145,7 +146,7 @@ def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = Non
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for rel, content in sorted(bundle.files.items()):
             content = copy.deepcopy(content)
-            if rel == "metadata.yaml":
+            if rel == "metadata.yaml" and not keep_dashboard_type:
                 content["type"] = "assets"
             elif rel.startswith("databases/"):
                 if content.get("sqlalchemy_uri") != URI_PLACEHOLDER:
@@ -166,3 +167,22 @@ def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = Non
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Zip `dashboards/` for a by-hand `superset import-dashboards -p FILE -u admin`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--duckdb", type=Path, required=True, help="DuckDB file the database should point at")
+    parser.add_argument("--out", type=Path, default=Path("bundle.zip"))
+    args = parser.parse_args(argv)
+    data = build_zip(load_bundle(), f"duckdb:///{args.duckdb.resolve()}?access_mode=read_only",
+                     keep_dashboard_type=True)
+    args.out.write_bytes(data)
+    print(f"wrote {args.out}: superset import-dashboards -p {args.out} -u admin")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

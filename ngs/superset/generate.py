@@ -5,8 +5,8 @@ the boilerplate Superset needs (query contexts, layout nodes, uuids). Rerun it a
 
     python -m ngs.superset.generate [--warehouse warehouse/ngs.duckdb]
 
-With `--warehouse`, dataset columns and types are read from the marts of that warehouse (so the
-bundle lists exactly the columns the tables have); without it, from the contracts written here.
+Each dataset lists the contract columns written here (what the charts use; Superset's "sync columns"
+adds the rest); with `--warehouse`, their types are read from the marts of that warehouse.
 Charts only name columns: no SQL in a chart, every number comes from a dbt mart.
 """
 
@@ -59,6 +59,12 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
                      ("club", "VARCHAR"), ("is_ball", "BOOLEAN"), ("is_offense", "BOOLEAN"),
                      ("position_group", "VARCHAR"), ("display_name", "VARCHAR"), ("x_std", "DOUBLE"),
                      ("y_std", "DOUBLE")],
+    "rpt_row_accounting": [("source_file", "VARCHAR"), ("vintage", "VARCHAR"), ("entity", "VARCHAR"),
+                           ("raw_rows", "BIGINT"), ("clean_rows", "BIGINT"), ("quarantined_rows", "BIGINT"),
+                           ("is_balanced", "BOOLEAN")],
+    "fct_play_quality": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("source", "VARCHAR"), ("raw_rows", "BIGINT"),
+                         ("clean_rows", "BIGINT"), ("quarantined_rows", "BIGINT"), ("missing_frames", "HUGEINT"),
+                         ("is_play_quarantined", "BOOLEAN")],
     "fct_ghost_trajectories": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"),
                                ("frame_id", "BIGINT"), ("x_pred", "DOUBLE"), ("y_pred", "DOUBLE")],
 }
@@ -129,7 +135,8 @@ def table_chart(key, title, table, columns, sort, ascending=False, row_limit=500
               "row_limit": row_limit, "server_page_length": 10, "order_desc": True,
               "table_timestamp_format": "smart_date", "show_cell_bars": True, "color_pn": True,
               "include_search": True, "allow_render_html": False,
-              "column_config": {c: {"d3NumberFormat": f} for c, f in (formats or {}).items()},
+              "column_config": {**{c: {"showCellBars": False} for c in columns if c.endswith("_id")},
+                                **{c: {"d3NumberFormat": f} for c, f in (formats or {}).items()}},
               "conditional_formatting": []}
     return Chart(key, title, table, "table", params,
                  _query(columns=columns, orderby=[[sort, ascending]], row_limit=row_limit), description)
@@ -305,6 +312,12 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
         xy_chart("ghosting_ade", "Ghosting ADE by horizon (yd)", "rpt_ghosting_metrics",
                  "echarts_timeseries_line", "horizon_step", "ade_yd", ["model", "dataset"],
                  x_title="frames ahead", y_title="ADE (yd)", y_format=YD),
+        table_chart("row_accounting_table", "Data quality: raw = clean + quarantined, per file",
+                    "rpt_row_accounting", ["source_file", "vintage", "entity", "raw_rows", "clean_rows",
+                                           "quarantined_rows", "is_balanced"], "raw_rows"),
+        table_chart("play_quality_table", "Data quality: plays with quarantined rows", "fct_play_quality",
+                    ["game_id", "play_id", "source", "raw_rows", "quarantined_rows", "missing_frames",
+                     "is_play_quarantined"], "quarantined_rows", row_limit=200),
         # 4. Play explorer
         xy_chart("play_all_players", "Play: every player and the ball", "fct_tracking",
                  "echarts_timeseries_scatter", "x_std", "y_std", ["club"], field=True,
@@ -331,15 +344,20 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                   filters=[Filter("Game", "fct_target_options", "game_id",
                                   applies_to=["target_options_scatter", "target_options_table"]),
                            Filter("Play", "fct_target_options", "play_id", parent="Game",
-                                  applies_to=["target_options_scatter", "target_options_table"])]),
-        Dashboard("model-quality", "Model quality",
+                                  applies_to=["target_options_scatter", "target_options_table"])],
+                  description="How often each passer threw to his best option, and the options on every pass"),
+        Dashboard("model-quality", "Model and data quality",
                   [[("model_metrics_table", 12)],
-                   [("completion_calibration", 4), ("ghosting_rmse", 4), ("ghosting_ade", 4)]]),
+                   [("completion_calibration", 4), ("ghosting_rmse", 4), ("ghosting_ade", 4)],
+                   [("row_accounting_table", 6), ("play_quality_table", 6)]],
+                  description="How well the models do against baselines, and what the quality rules removed"),
         Dashboard("play-explorer", "Play explorer: real and ghosted defenders",
                   [[("play_all_players", 12)], [("play_real_defenders", 6), ("play_ghost_defenders", 6)]],
                   filters=[Filter("Game", "fct_tracking", "game_id", first_item=True, applies_to=play),
                            Filter("Play", "fct_tracking", "play_id", first_item=True, parent="Game",
                                   applies_to=play)],
+                  description="One play on the field: every player and the ball, real defenders beside the "
+                              "ghosting model's",
                   height=60),
     ]
     return charts, dashboards
@@ -390,9 +408,9 @@ def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_spec
     columns = {t: cols for t, cols in DATASETS.items() if t in used}
     if warehouse is not None:
         actual = _columns_from_warehouse(warehouse)
-        for table in columns:
-            if table in actual:
-                columns[table] = actual[table]
+        for table, cols in columns.items():  # the contract's columns, with the warehouse's types
+            have = dict(actual.get(table, []))
+            columns[table] = [(name, have.get(name, dtype)) for name, dtype in cols]
     docs: dict[str, dict] = {
         "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-01-01T00:00:00+00:00"},
         f"databases/{DB_FILE}.yaml": {
@@ -411,6 +429,8 @@ def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_spec
         docs[f"dashboards/{dash.slug}.yaml"] = dashboard_yaml(dash, by_key)
     for section in ("databases", "datasets", "charts", "dashboards"):
         shutil.rmtree(out / section, ignore_errors=True)
+    if out == BUNDLE_DIR:
+        write_exposures(dashboards, by_key)
     written = []
     for rel, doc in docs.items():
         path = out / rel
@@ -418,6 +438,28 @@ def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_spec
         path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
         written.append(path)
     return written
+
+
+EXPOSURES = REPO_ROOT / "models" / "marts" / "_exposures.yml"
+
+
+def write_exposures(dashboards: list[Dashboard], charts: dict[str, Chart], path: Path = EXPOSURES) -> Path:
+    """dbt exposures (type dashboard): one per dashboard, depending on the marts its charts read."""
+    exposures = []
+    for dash in dashboards:
+        tables = sorted({charts[k].table for row in dash.rows for k, _ in row} | {f.table for f in dash.filters})
+        exposures.append({
+            "name": dash.slug.replace("-", "_"), "label": dash.title, "type": "dashboard", "maturity": "medium",
+            "url": f"http://127.0.0.1:8088/superset/dashboard/{dash.slug}/",
+            "description": (dash.description or dash.title)
+            + f". Superset dashboard loaded by `ngs serve` from dashboards/dashboards/{dash.slug}.yaml.",
+            "depends_on": [f"ref('{t}')" for t in tables],
+            "owner": {"name": "NGS warehouse maintainers"},
+        })
+    header = ("# Generated by `python -m ngs.superset.generate` with dashboards/: the Superset dashboards and\n"
+              "# the marts each one reads. Only refs to models that exist (dbt fails otherwise).\n")
+    path.write_text(header + yaml.safe_dump({"version": 2, "exposures": exposures}, sort_keys=False, width=110))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
