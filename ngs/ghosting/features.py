@@ -151,7 +151,7 @@ def residual_target(w: Windows) -> np.ndarray:
 
 
 def screen_features(w: Windows, sample: int = 20000, seed: int = 0, min_share: float = 0.01,
-                    n_repeats: int = 3) -> pd.DataFrame:
+                    n_repeats: int = 3, max_iter: int = 200) -> pd.DataFrame:
     """Rank candidate features by permutation importance of a HistGradientBoosting model that predicts
     the constant-acceleration residual at the last horizon step (along-track and cross-track, one model
     each; importances summed), fitted on a game-disjoint sample and scored on the rest.
@@ -181,7 +181,7 @@ def screen_features(w: Windows, sample: int = 20000, seed: int = 0, min_share: f
     imp = np.zeros(X.shape[1])
     var = np.zeros(X.shape[1])
     for comp in range(2):
-        m = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
+        m = HistGradientBoostingRegressor(max_iter=max_iter, learning_rate=0.08, max_leaf_nodes=31,
                                           random_state=seed, early_stopping=False)
         m.fit(Xu[~te], y[~te, comp])
         r = permutation_importance(m, Xu[te], y[te, comp], n_repeats=n_repeats, random_state=seed, n_jobs=1)

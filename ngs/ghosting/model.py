@@ -193,7 +193,7 @@ def train(train_w: Windows, val_w: Windows, config: GhostConfig, screening: pd.D
             loss = _loss(net(Xtr[b]), Ytr[b])
             loss.backward()
             opt.step()
-            tot += float(loss) * len(b)
+            tot += float(loss.detach()) * len(b)
         net.eval()
         with torch.no_grad():
             val = float(_loss(net(Xva), Yva)) if len(Xva) else tot / len(Xtr)

@@ -72,9 +72,10 @@ def score(model: GhostModel | None, w: data.Windows) -> dict:
 
 
 def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, config: GhostConfig | None = None,
-                   screen_sample: int = 15000, save: bool = True, log=print) -> tuple[GhostModel, pd.DataFrame]:
-    """Screen features, train, score the validation first-windows, save the artefact.
-    Returns (model, screening table)."""
+                   screen_sample: int = 15000, save: bool = True, log=print, screen: bool = True,
+                   ) -> tuple[GhostModel, pd.DataFrame | None]:
+    """Screen features (unless ``screen=False``, then ``config.features`` is used as given), train, score
+    the validation first-windows, save the artefact. Returns (model, screening table or None)."""
     config = config or GhostConfig()
     t0 = time.time()
     tr, va, vf, roles = prepare_training_windows(real, sim, config.history, config.horizon)
@@ -82,8 +83,9 @@ def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, c
         va = tr
     if log:
         log(f"windows: train {len(tr)}, val {len(va)}, val first-windows {0 if vf is None else len(vf)}")
-    screening = screen_features(tr, sample=screen_sample, seed=config.seed, min_share=config.min_share)
-    if log:
+    screening = screen_features(tr, sample=screen_sample, seed=config.seed, min_share=config.min_share) \
+        if screen else None
+    if log and screening is not None:
         log("selected features: " + ", ".join(screening.loc[screening["selected"], "feature"]))
     model = train(tr, va, config, screening=screening, roles=roles, log=log)
     model.metrics["total_seconds"] = round(time.time() - t0, 1)

@@ -1,0 +1,236 @@
+"""Ghosting: baselines, closing score, windows, model determinism, ghost-eval JSON, real-data eval."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ngs.constants import frame_rate_hz, max_player_speed_yps
+from ngs.errors import ArtifactMissingError
+from ngs.ghosting import baselines, closing, data, model
+from ngs.ghosting.features import candidate_features, screen_features
+from ngs.ghosting.train import train_pipeline
+from ngs.paths import SHARED_DATA
+
+FEATURES = ["speed_yps", "accel_long_yps2", "accel_lat_yps2", "v_long_lag1_yps", "v_lat_lag1_yps",
+            "frames_since_throw", "others_centroid_x_yd", "others_centroid_y_yd", "target_rel_x_yd"]
+TINY = dict(hidden=16, layers=1, max_epochs=3, patience=2, batch_size=128, features=FEATURES)
+
+
+def synthetic_tracks(n_plays: int = 24, n_frames: int = 18, seed: int = 0) -> pd.DataFrame:
+    """Plays of one receiver and three defenders (around him) chasing him, smooth motion plus rounding to 0.01 yd."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    dt = 1.0 / frame_rate_hz()
+    for p in range(n_plays):
+        game = 2023090700 + p // 6
+        r0 = rng.uniform([30, 10], [80, 40])
+        rv = rng.normal(0, 2, 2)
+        ra = rng.normal(0, 1.0, 2)
+        t = np.arange(n_frames) * dt
+        rec = r0 + rv * t[:, None] + 0.5 * ra * t[:, None] ** 2
+        paths = {100 + (p % 3) * 10: rec}  # receivers 100/110/120, defenders 201-207
+        for k in range(3):
+            ang = 2 * np.pi * k / 3 + rng.uniform(-0.5, 0.5)
+            d = rec[0] + rng.uniform(3, 8) * np.array([np.cos(ang), np.sin(ang)])
+            # run at the catch point, to stop 1 yd off the receiver on his own side
+            goal = rec[-1] + np.array([np.cos(ang), np.sin(ang)])
+            path = [d]
+            for _f in range(1, n_frames):
+                to = goal - path[-1]
+                path.append(path[-1] + to / max(np.linalg.norm(to), 1e-6) * min(0.8, np.linalg.norm(to)))
+            paths[201 + (3 * p + k) % 7] = np.array(path)
+        for nid, xy in paths.items():
+            for f in range(n_frames):
+                rows.append((game, p + 1, nid, f + 1, round(xy[f, 0], 2), round(xy[f, 1], 2)))
+    return pd.DataFrame(rows, columns=data.TRACK_COLUMNS)
+
+
+def write_tracks(df: pd.DataFrame, path: Path) -> Path:
+    df.to_csv(path, index=False)
+    return path
+
+
+# ----------------------------------------------------------------------------------------- baselines
+def test_constant_velocity_exact_on_uniform_motion():
+    t = np.arange(13, dtype=float)[:, None]
+    xy = np.array([10.0, 20.0]) + t * np.array([0.7, -0.3])
+    pred = baselines.constant_velocity(xy[None, :3], 10)[0]
+    np.testing.assert_allclose(pred, xy[3:], atol=1e-12)
+
+
+def test_constant_acceleration_exact_on_uniform_acceleration():
+    t = np.arange(13, dtype=float)[:, None] * 0.1
+    xy = np.array([10.0, 20.0]) + t * np.array([5.0, -2.0]) + 0.5 * t**2 * np.array([3.0, 1.5])
+    pred = baselines.constant_acceleration(xy[None, :3], 10)[0]
+    np.testing.assert_allclose(pred, xy[3:], atol=1e-9)
+    assert np.abs(baselines.constant_velocity(xy[None, :3], 10)[0] - xy[3:]).max() > 0.01
+
+
+def test_errors_metric_definitions():
+    pred = np.zeros((2, 2, 2))
+    truth = np.zeros((2, 2, 2))
+    truth[:, :, 0] = 3.0
+    truth[:, :, 1] = 4.0
+    e = baselines.errors(pred, truth)
+    assert e["ade"] == pytest.approx(5.0) and e["fde"] == pytest.approx(5.0)
+    assert e["rmse"] == pytest.approx(np.sqrt((9 + 16) / 2))
+
+
+# ----------------------------------------------------------------------------------------- closing
+def _line(start, velocity_yps, n=11):
+    return np.asarray(start, float) + np.arange(n)[:, None] * np.asarray(velocity_yps, float) / frame_rate_hz()
+
+
+def test_closing_negative_when_running_at_receiver_positive_when_away():
+    rec = _line([50, 25], [0, 0])
+    at = _line([40, 25], [8, 0])
+    away = _line([40, 25], [-8, 0])
+    s_at, s_away = closing.closing_score(at, rec), closing.closing_score(away, rec)
+    assert s_at < 0 < s_away
+    assert s_at == pytest.approx(-8 / max_player_speed_yps())  # straight-line closing, later frames weighted
+
+
+def test_closing_penalises_teleport():
+    rec = _line([50, 25], [0, 0])
+    smooth = _line([40, 25], [8, 0])
+    tele = smooth.copy()
+    tele[6:] += np.array([2.0, 0.0])  # a 2.8 yd jump in one frame (28 yd/s)
+    comp = closing.closing_components(np.stack([smooth, tele]), np.stack([rec, rec]))
+    assert comp.loc[0, "superhuman_penalty"] == 0.0
+    assert comp.loc[1, "superhuman_penalty"] > 0.0
+    assert comp.loc[1, "score"] > comp.loc[0, "score"]  # the jump closes more, yet scores worse
+    assert comp.loc[1, "max_speed_yps"] > max_player_speed_yps()
+
+
+# ----------------------------------------------------------------------------------------- data / features
+def test_windows_and_features_shapes():
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=4, n_frames=15))
+    w, skipped = data.build_windows(tr, 3, 10, starts="first")
+    assert len(w) == 16 and skipped == 0
+    assert w.obs.shape == (16, 3, 2) and w.fut.shape == (16, 10, 2) and w.others.shape[1] == 3
+    wa, _ = data.build_windows(tr, 3, 10, starts="all")
+    assert len(wa) == 16 * 3
+    short, skipped = data.build_windows(tr[tr["frame_id"] <= 12], 3, 10)
+    assert len(short) == 0 and skipped == 16
+    X = candidate_features(w)
+    assert len(X) == 16 and {"speed_yps", "nn1_dist_yd", "target_rel_x_yd", "ball_rel_x_yd"} <= set(X.columns)
+    assert np.allclose(X["v_lat_lag0_yps"], 0.0)  # local frame: +x along the last velocity
+
+
+def test_role_inference_finds_receivers():
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=12))
+    roles = data.infer_roles(tr)
+    off = set(roles.loc[roles["is_offense"] == 1.0, "nfl_id"])
+    assert off  # receivers are the ids ending in 0 in synthetic_tracks, defenders converge on them
+    assert all(n % 10 == 0 for n in off)
+    full = data.infer_targets_full(tr, roles)
+    tgt = full[full["is_target"] == 1.0].drop_duplicates(["game_id", "play_id"])
+    assert (tgt["nfl_id"] % 10 == 0).mean() >= 0.8
+
+
+def test_screening_returns_ranked_table():
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=12))
+    w, _ = data.build_windows(tr, 3, 10, starts="all")
+    scr = screen_features(w, sample=2000, n_repeats=1, max_iter=30)
+    assert list(scr.columns[:2]) == ["feature", "importance"] and "selected" in scr
+    assert scr["importance"].is_monotonic_decreasing and scr["selected"].any()
+
+
+def test_warehouse_loader_on_hand_made_frames():
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("""create table marts.fct_tracking as select * from (values
+        (1, 1, 10, 4, false, 'WR', 1.0, 1.0), (1, 1, 10, 5, false, 'WR', 2.0, 1.0), (1, 1, 10, 6, false, 'WR', 3.0, 1.0),
+        (1, 1, 20, 5, false, 'DB', 5.0, 5.0), (1, 1, 20, 6, false, 'DB', 5.0, 4.0),
+        (1, 1, 30, 5, false, 'LB', 9.0, 9.0), (1, 1, null, 5, true, null, 2.0, 2.0)
+        ) t(game_id, play_id, nfl_id, frame_id, is_ball, position_group, x_std, y_std)""")
+    con.execute("alter table marts.fct_tracking add column source varchar default 'sim'")
+    con.execute("""create table marts.fct_pass_events as select 1 as game_id, 1 as play_id, 5 as throw_frame_id,
+        6 as arrival_frame_id, 10 as target_nfl_id, 3.0 as ball_arrival_x_std, 1.5 as ball_arrival_y_std,
+        20.0 as line_of_scrimmage_x_std""")
+    con.execute("create table marts.fct_plays as select 1 as game_id, 1 as play_id, 3 as down, 7 as yards_to_go")
+    con.execute("create table marts.dim_games as select 1 as game_id, 4 as week")
+    tr = data.load_warehouse_tracks(con)
+    assert sorted(tr["nfl_id"].unique()) == [10, 20]  # the LB and the ball are out
+    assert tr["frame_id"].min() == 1 and tr["frame_id"].max() == 2  # restarts at the throw, ends at arrival
+    assert tr.loc[tr["nfl_id"] == 10, "is_target"].eq(1.0).all() and tr.loc[tr["nfl_id"] == 20, "is_target"].eq(0).all()
+    assert tr["ball_land_x"].eq(3.0).all() and tr["down"].eq(3).all() and tr["week"].eq(4).all()
+
+
+# ----------------------------------------------------------------------------------------- model / eval
+def _tiny_train(tr: pd.DataFrame, **over) -> model.GhostModel:
+    cfg = model.GhostConfig(**{**TINY, **over})
+    m, _ = train_pipeline(tr, None, cfg, screen_sample=2000, save=False, log=None, screen=False)
+    return m
+
+
+def test_model_training_is_deterministic():
+    tr = data.normalise_tracks(synthetic_tracks())
+    w, _ = data.build_windows(data.normalise_tracks(synthetic_tracks(seed=3)), 3, 10)
+    a, b = _tiny_train(tr), _tiny_train(tr)
+    assert a.version == b.version
+    np.testing.assert_array_equal(a.predict(w), b.predict(w))
+
+
+def test_missing_artefact_says_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path))
+    with pytest.raises(ArtifactMissingError, match="ngs.ghosting.train"):
+        model.load(history=3, horizon=10)
+
+
+def test_ghost_eval_json_shape(tmp_path, monkeypatch, capsys):
+    from ngs.cli import main
+
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    m = _tiny_train(data.normalise_tracks(synthetic_tracks()))
+    m.save()
+    loaded = model.load(history=3, horizon=10)
+    assert loaded.version == m.version and (tmp_path / "artifacts" / "ghosting" / m.version / "config.json").exists()
+    tracks = synthetic_tracks(n_plays=3, n_frames=14, seed=5)
+    tracks = pd.concat([tracks, tracks[tracks["play_id"] == 1].head(5).assign(play_id=99, nfl_id=1)])
+    f = write_tracks(tracks, tmp_path / "output_2023_w99.csv")
+    assert main(["ghost-eval", "--tracks", str(f), "--observed", "3", "--horizon", "10", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tracks"] == 12 and out["skipped"] == 1
+    for k in ("model", "constant_velocity", "constant_acceleration"):
+        assert set(out[k]) == {"rmse", "ade", "fde"} and all(np.isfinite(list(out[k].values())))
+        assert len(out["per_horizon"][k]["rmse"]) == 10
+    assert main(["ghost-eval", "--tracks", str(f), "--observed", "4", "--horizon", "10", "--json"]) == 2
+
+
+def test_closing_experiment_conditions():
+    tr = data.infer_targets_full(data.normalise_tracks(synthetic_tracks()))
+    summary, per = closing.closing_experiment(tr, None)
+    assert list(summary["condition"]) == list(closing.CONDITIONS)
+    assert (summary["n"] == summary["n"].iloc[0]).all() and summary["n"].iloc[0] > 0
+    assert summary.set_index("condition").loc["real", "mean_score"] < 0  # synthetic defenders chase
+    assert {"game_id", "play_id", "nfl_id", "condition", "score", "closing", "superhuman_penalty"} <= set(per)
+
+
+# ----------------------------------------------------------------------------------------- real data
+@pytest.mark.real_data
+def test_ghost_eval_on_real_week(tmp_path, monkeypatch, capsys):
+    bdb = SHARED_DATA / "bdb2026"
+    if not bdb.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{bdb} is missing (real data is required in CI)")
+        pytest.skip(f"{bdb} not present")
+    from ngs.cli import main
+
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    train_tracks = data.load_bdb2026(weeks=(1, 2))
+    m = _tiny_train(train_tracks, hidden=64, layers=2, max_epochs=6)
+    m.save()
+    assert main(["ghost-eval", "--tracks", str(bdb / "output_2023_w11.csv"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tracks"] > 500 and out["skipped"] > 0
+    # even a model trained for seconds on two weeks beats constant velocity on a held-out week
+    assert out["model"]["rmse"] < out["constant_velocity"]["rmse"]
+    assert out["constant_acceleration"]["rmse"] < out["constant_velocity"]["rmse"]
