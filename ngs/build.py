@@ -41,8 +41,10 @@ def dbt_env(warehouse: Path, target_path: str | None = None) -> dict[str, str]:
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
     )
     env.setdefault("NGS_DUCKDB_TMP", str(warehouse.parent / ".duckdb_tmp"))
-    if target_path:
-        env["NGS_DBT_TARGET_PATH"] = target_path
+    # dbt's own DBT_TARGET_PATH; NGS_DBT_TARGET_PATH is the project's name for it (parallel runs, tests)
+    target = target_path or env.get("NGS_DBT_TARGET_PATH")
+    if target:
+        env["DBT_TARGET_PATH"] = target
     return env
 
 
@@ -62,7 +64,7 @@ def run_dbt(args: list[str], warehouse: Path, quiet: bool = False) -> None:
 
 
 def _dbt_failure_summary(env: dict[str, str]) -> str:
-    target = Path(env.get("NGS_DBT_TARGET_PATH", "target"))
+    target = Path(env.get("DBT_TARGET_PATH", "target"))
     results = (target if target.is_absolute() else REPO_ROOT / target) / "run_results.json"
     failed: list[str] = []
     try:

@@ -12,11 +12,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from ngs.build import build
 from ngs.errors import BuildError, IngestError
-
-from conftest import require_shared_data
 
 
 def _query(warehouse: Path, sql: str) -> pd.DataFrame:
@@ -122,15 +121,18 @@ def test_real_pass_events(real_warehouse):
 @pytest.mark.slow
 def test_sim_anomalies_are_all_caught(sim_warehouse, sim_release):
     truth = pd.read_csv(sim_release / "_truth" / "anomalies.csv")
-    q = _query(sim_warehouse, "select game_id, play_id, nfl_id, frame_id, rule from marts.fct_tracking_quarantine")
-    caught = set(zip(q.game_id, q.play_id, q.nfl_id, q.frame_id, strict=True))
+    q = _query(sim_warehouse, "select game_id, play_id, nfl_id, frame_id, all_rules "
+                              "from marts.fct_tracking_quarantine")
+    caught: dict[tuple, set[str]] = {}
+    for r in q.itertuples():
+        caught.setdefault((r.game_id, r.play_id, r.nfl_id, r.frame_id), set()).update(r.all_rules.split(","))
     expected_rule = {"duplicate": "duplicate_key", "off_field": "off_field", "teleport": "teleport",
                      "speed_spike": "reported_speed"}
     for kind, rule in expected_rule.items():
         rows = truth[truth["kind"] == kind]
         if rows.empty:
             continue
-        hit = [(r.gameId, r.playId, r.nflId, r.frameId) in caught for r in rows.itertuples()]
+        hit = [rule in caught.get((r.gameId, r.playId, r.nflId, r.frameId), set()) for r in rows.itertuples()]
         assert all(hit), f"{kind}: {sum(hit)}/{len(hit)} injected rows quarantined"
     gaps = truth[truth["kind"] == "missing_frame"]
     if not gaps.empty:

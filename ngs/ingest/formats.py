@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # DuckDB types
-D, B, V, I, T, BOOL = "DOUBLE", "BIGINT", "VARCHAR", "INTEGER", "TIMESTAMP", "BOOLEAN"
+D, B, V, INT, T, BOOL = "DOUBLE", "BIGINT", "VARCHAR", "INTEGER", "TIMESTAMP", "BOOLEAN"
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ SPECS: list[FormatSpec] = [
     # ---- Big Data Bowl 2019 (2017 season) -------------------------------------------------------
     FormatSpec(
         "bdb2019", "tracking",
-        required={"gameId": B, "playId": B, "frame.id": I, "x": D, "y": D, "team": V},
+        required={"gameId": B, "playId": B, "frame.id": INT, "x": D, "y": D, "team": V},
         optional={"time": V, "s": D, "dis": D, "dir": D, "event": V, "nflId": D, "displayName": V,
                   "jerseyNumber": D},
         matches=lambda n, c: "frame.id" in c,
@@ -50,9 +50,9 @@ SPECS: list[FormatSpec] = [
     FormatSpec(
         "bdb2019", "plays",
         required={"gameId": B, "playId": B},
-        optional={"quarter": I, "GameClock": V, "down": I, "yardsToGo": I, "possessionTeam": V,
-                  "yardlineSide": V, "yardlineNumber": I, "offenseFormation": V, "personnel.offense": V,
-                  "defendersInTheBox": I, "numberOfPassRushers": I, "personnel.defense": V,
+        optional={"quarter": INT, "GameClock": V, "down": INT, "yardsToGo": INT, "possessionTeam": V,
+                  "yardlineSide": V, "yardlineNumber": INT, "offenseFormation": V, "personnel.offense": V,
+                  "defendersInTheBox": INT, "numberOfPassRushers": INT, "personnel.defense": V,
                   "isPenalty": V, "isSTPlay": V, "SpecialTeamsPlayType": V, "PassLength": D,
                   "PassResult": V, "YardsAfterCatch": D, "PlayResult": D, "playDescription": V},
         matches=lambda n, c: "PassResult" in c or ("isSTPlay" in c and "playId" in c),
@@ -60,8 +60,8 @@ SPECS: list[FormatSpec] = [
     ),
     FormatSpec(
         "bdb2019", "games",
-        required={"gameId": B, "season": I, "week": I, "homeTeamAbbr": V, "visitorTeamAbbr": V},
-        optional={"gameDate": V, "gameTimeEastern": V, "HomeScore": I, "VisitorScore": I, "Stadium": V},
+        required={"gameId": B, "season": INT, "week": INT, "homeTeamAbbr": V, "visitorTeamAbbr": V},
+        optional={"gameDate": V, "gameTimeEastern": V, "HomeScore": INT, "VisitorScore": INT, "Stadium": V},
         matches=lambda n, c: "HomeScore" in c or "homeDisplayName" in c,
         description="games.csv with HomeScore/homeDisplayName",
     ),
@@ -75,7 +75,7 @@ SPECS: list[FormatSpec] = [
     # ---- Big Data Bowl 2021-2025 (week*.csv / tracking_week_*.csv) -------------------------------
     FormatSpec(
         "bdb_weekly", "tracking",
-        required={"gameId": B, "playId": B, "frameId": I, "x": D, "y": D},
+        required={"gameId": B, "playId": B, "frameId": INT, "x": D, "y": D},
         optional={"nflId": D, "time": V, "jerseyNumber": D, "team": V, "club": V, "playDirection": V,
                   "s": D, "a": D, "dis": D, "o": D, "dir": D, "event": V, "displayName": V,
                   "position": V, "frameType": V},
@@ -85,8 +85,8 @@ SPECS: list[FormatSpec] = [
     FormatSpec(
         "bdb_weekly", "plays",
         required={"gameId": B, "playId": B},
-        optional={"playDescription": V, "quarter": I, "down": I, "yardsToGo": I, "possessionTeam": V,
-                  "defensiveTeam": V, "yardlineSide": V, "yardlineNumber": I, "gameClock": V,
+        optional={"playDescription": V, "quarter": INT, "down": INT, "yardsToGo": INT, "possessionTeam": V,
+                  "defensiveTeam": V, "yardlineSide": V, "yardlineNumber": INT, "gameClock": V,
                   "passResult": V, "playResult": D, "yardsGained": D, "absoluteYardlineNumber": D,
                   "offenseFormation": V, "personnelO": V, "defendersInBox": D, "personnelD": V,
                   "dropBackType": V, "pff_passCoverage": V, "pff_passCoverageType": V,
@@ -97,8 +97,8 @@ SPECS: list[FormatSpec] = [
     ),
     FormatSpec(
         "bdb_weekly", "games",
-        required={"gameId": B, "season": I, "week": I, "homeTeamAbbr": V, "visitorTeamAbbr": V},
-        optional={"gameDate": V, "gameTimeEastern": V, "homeFinalScore": I, "visitorFinalScore": I},
+        required={"gameId": B, "season": INT, "week": INT, "homeTeamAbbr": V, "visitorTeamAbbr": V},
+        optional={"gameDate": V, "gameTimeEastern": V, "homeFinalScore": INT, "visitorFinalScore": INT},
         matches=lambda n, c: "homeTeamAbbr" in c and "playId" not in c
         and not c & {"HomeScore", "homeDisplayName"},
         description="games.csv",
@@ -129,25 +129,25 @@ SPECS: list[FormatSpec] = [
     # ---- Big Data Bowl 2026 prediction track ---------------------------------------------------
     FormatSpec(
         "bdb2026", "tracking_input",
-        required={"game_id": B, "play_id": B, "nfl_id": D, "frame_id": I, "x": D, "y": D},
+        required={"game_id": B, "play_id": B, "nfl_id": D, "frame_id": INT, "x": D, "y": D},
         optional={"player_to_predict": V, "play_direction": V, "absolute_yardline_number": D,
                   "player_name": V, "player_height": V, "player_weight": D, "player_birth_date": V,
                   "player_position": V, "player_side": V, "player_role": V, "s": D, "a": D, "dir": D,
-                  "o": D, "num_frames_output": I, "ball_land_x": D, "ball_land_y": D},
+                  "o": D, "num_frames_output": INT, "ball_land_x": D, "ball_land_y": D},
         matches=lambda n, c: "game_id" in c and ("player_role" in c or "ball_land_x" in c),
         description="input_2023_w*.csv: pre-throw tracking, roles, ball landing spot",
     ),
     FormatSpec(
         "bdb2026", "tracking_output",
-        required={"game_id": B, "play_id": B, "nfl_id": D, "frame_id": I, "x": D, "y": D},
+        required={"game_id": B, "play_id": B, "nfl_id": D, "frame_id": INT, "x": D, "y": D},
         matches=lambda n, c: c == {"game_id", "play_id", "nfl_id", "frame_id", "x", "y"},
         description="output_2023_w*.csv: ball-in-air positions (frame_id restarts at 1 at the throw)",
     ),
     FormatSpec(
         "bdb2026", "supplementary",
         required={"game_id": B, "play_id": B},
-        optional={"season": I, "week": I, "game_date": V, "home_team_abbr": V, "visitor_team_abbr": V,
-                  "play_description": V, "quarter": I, "down": I, "yards_to_go": I,
+        optional={"season": INT, "week": INT, "game_date": V, "home_team_abbr": V, "visitor_team_abbr": V,
+                  "play_description": V, "quarter": INT, "down": INT, "yards_to_go": INT,
                   "possession_team": V, "defensive_team": V, "pass_result": V, "pass_length": D,
                   "yards_gained": D, "team_coverage_type": V, "team_coverage_man_zone": V},
         matches=lambda n, c: "game_id" in c and "play_description" in c,
@@ -156,9 +156,9 @@ SPECS: list[FormatSpec] = [
     # ---- NGS highlights (2017-2019), one parquet ----------------------------------------------
     FormatSpec(
         "ngs_highlights", "tracking",
-        required={"gameId": B, "playId": B, "frame": I, "x": D, "y": D},
-        optional={"playType": V, "season": I, "seasonType": V, "week": I, "playDirection": V,
-                  "quarter": I, "down": I, "yardsToGo": I, "absoluteYardlineNumber": D,
+        required={"gameId": B, "playId": B, "frame": INT, "x": D, "y": D},
+        optional={"playType": V, "season": INT, "seasonType": V, "week": INT, "playDirection": V,
+                  "quarter": INT, "down": INT, "yardsToGo": INT, "absoluteYardlineNumber": D,
                   "possessionFlag": D, "homeTeamFlag": D, "teamAbbr": V, "displayName": V,
                   "jerseyNumber": D, "nflId": D, "position": V, "positionGroup": V, "time": T,
                   "s": D, "o": D, "dir": D, "event": V, "playDescription": V},
