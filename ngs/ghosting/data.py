@@ -80,6 +80,7 @@ select
     g.week,
     t.source,
     case when t.nfl_id = p.target_nfl_id then 1.0 else 0.0 end as is_target,
+    p.throw_frame_id,
     p.ball_arrival_x_std as ball_land_x, p.ball_arrival_y_std as ball_land_y,
     {down} as down, {ytg} as yards_to_go, p.line_of_scrimmage_x_std as yardline_x
 from {tracking} as t

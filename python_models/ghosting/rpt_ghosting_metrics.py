@@ -1,0 +1,13 @@
+"""Ghosting model vs constant velocity / acceleration, per horizon step. Logic: ngs.ghosting.warehouse."""
+
+from ngs.ghosting import warehouse
+
+
+def model(dbt, session):
+    try:  # run after training when it is in the run; with --exclude tag:train the stored artefact is used
+        dbt.ref("ghosting_model_training")
+    except Exception:  # noqa: BLE001
+        pass
+    refs = {"fct_tracking": dbt.ref("fct_tracking"), "fct_pass_events": dbt.ref("fct_pass_events"),
+            "fct_plays": dbt.ref("fct_plays"), "dim_games": dbt.ref("dim_games")}
+    return warehouse.ghosting_metrics(dbt, session, refs)
