@@ -40,6 +40,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check ngs python_models tests
+	$(BIN)/sqlfluff lint models --processes 2
 
 bench: venv
 	$(BIN)/ngs bench --games $(or $(GAMES),10) --json
