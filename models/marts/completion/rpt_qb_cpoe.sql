@@ -1,0 +1,48 @@
+-- Completion percentage over expected per passer. Expected = the out-of-sample completion probability
+-- (held-out CV probability for passes the model trained on, the final model's otherwise), so a passer's
+-- own passes never inflate his expectation. Real and simulated passes are ranked separately.
+with
+
+scored as (
+    select
+        features.dataset,
+        features.passer_nfl_id,
+        features.is_complete,
+        probability.expected_completion_probability,
+        probability.model_version,
+    from {{ ref('fct_pass_features') }} as features
+    inner join {{ ref('fct_completion_probability') }} as probability
+        on features.game_id = probability.game_id
+        and features.play_id = probability.play_id
+    where features.is_complete is not null
+        and features.passer_nfl_id is not null
+        and probability.expected_completion_probability is not null
+),
+
+passers as (
+    select
+        dataset,
+        passer_nfl_id,
+        count(*) as attempts,
+        count(*) filter (where is_complete) as completions,
+        sum(expected_completion_probability) as expected_completions,
+        max(model_version) as model_version,
+    from scored
+    group by dataset, passer_nfl_id
+    having count(*) >= {{ var('min_qb_attempts') }}
+)
+
+select
+    passers.dataset::varchar as dataset,
+    passers.passer_nfl_id::bigint as passer_nfl_id,
+    players.display_name::varchar as passer_name,
+    passers.attempts::bigint as attempts,
+    passers.completions::bigint as completions,
+    (passers.completions / passers.attempts)::double as completion_rate,
+    passers.expected_completions::double as expected_completions,
+    (passers.expected_completions / passers.attempts)::double as expected_completion_rate,
+    (100.0 * (passers.completions - passers.expected_completions) / passers.attempts)::double as cpoe_pct,
+    passers.model_version::varchar as model_version,
+from passers
+left join {{ ref('dim_players') }} as players
+    on passers.passer_nfl_id = players.nfl_id

@@ -1,0 +1,50 @@
+-- Per targeted receiver: separation from the nearest defender when the ball arrives, and catch rate over
+-- expected (same out-of-sample probability as rpt_qb_cpoe). Real and simulated targets separately.
+with
+
+scored as (
+    select
+        features.dataset,
+        features.target_nfl_id,
+        features.is_complete,
+        features.receiver_separation_arrival_yd,
+        probability.expected_completion_probability,
+        probability.model_version,
+    from {{ ref('fct_pass_features') }} as features
+    inner join {{ ref('fct_completion_probability') }} as probability
+        on features.game_id = probability.game_id
+        and features.play_id = probability.play_id
+    where features.is_complete is not null
+        and probability.expected_completion_probability is not null
+),
+
+receivers as (
+    select
+        dataset,
+        target_nfl_id,
+        count(*) as targets,
+        count(*) filter (where is_complete) as catches,
+        sum(expected_completion_probability) as expected_catches,
+        avg(receiver_separation_arrival_yd) as mean_separation_arrival_yd,
+        max(model_version) as model_version,
+    from scored
+    group by dataset, target_nfl_id
+    having count(*) >= {{ var('min_receiver_targets') }}
+)
+
+select
+    receivers.dataset::varchar as dataset,
+    receivers.target_nfl_id::bigint as receiver_nfl_id,
+    players.display_name::varchar as receiver_name,
+    players.position::varchar as position,
+    receivers.targets::bigint as targets,
+    receivers.catches::bigint as catches,
+    (receivers.catches / receivers.targets)::double as catch_rate,
+    (receivers.expected_catches / receivers.targets)::double as expected_catch_rate,
+    (100.0 * (receivers.catches - receivers.expected_catches) / receivers.targets)::double
+        as catch_rate_over_expected_pct,
+    receivers.mean_separation_arrival_yd::double as mean_separation_arrival_yd,
+    receivers.model_version::varchar as model_version,
+from receivers
+left join {{ ref('dim_players') }} as players
+    on receivers.target_nfl_id = players.nfl_id

@@ -1,0 +1,60 @@
+"""The feature contract shared by the dbt mart `fct_pass_features` and the model code.
+
+The SQL computes every feature; Python only reads the columns named here, so a renamed column fails
+loudly in `check_feature_frame` instead of silently training on less.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ngs.completion.errors import CompletionDataError
+
+KEY_COLUMNS: tuple[str, ...] = ("game_id", "play_id")
+GROUP_COLUMN = "game_id"
+DATASET_COLUMN = "dataset"
+LABEL_COLUMN = "is_complete"
+
+# Order matters only for reproducibility (the column order the estimators see).
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "air_distance_yd",
+    "receiver_separation_throw_yd",
+    "receiver_separation_arrival_yd",
+    "passer_rusher_distance_throw_yd",
+    "passer_speed_throw_yps",
+    "time_to_throw_s",
+    "receiver_sideline_distance_arrival_yd",
+    "receiver_speed_arrival_yps",
+    "defender_closing_speed_arrival_yps",
+    "defenders_within_radius_arrival",
+    "pass_depth_yd",
+)
+
+# The baseline sees this one column and nothing else.
+BASELINE_FEATURES: tuple[str, ...] = ("air_distance_yd",)
+
+DATASETS: tuple[str, ...] = ("real", "simulated")
+
+
+def check_feature_frame(frame: pd.DataFrame, *, require_label: bool = True,
+                        features: Sequence[str] = FEATURE_COLUMNS) -> None:
+    """Raise CompletionDataError naming every missing column (keys, dataset, features, label)."""
+    needed = [*KEY_COLUMNS, DATASET_COLUMN, *features] + ([LABEL_COLUMN] if require_label else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise CompletionDataError(
+            f"the pass-feature frame lacks column(s) {missing}; expected the columns of "
+            "marts.fct_pass_features (models/marts/completion/fct_pass_features.sql)"
+        )
+    bad = set(frame[DATASET_COLUMN].dropna().unique()) - set(DATASETS)
+    if bad:
+        raise CompletionDataError(f"unknown dataset value(s) {sorted(bad)}; expected one of {list(DATASETS)}")
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Passes with a known outcome (is_complete not NULL), in a stable order (game_id, play_id)."""
+    out = frame[frame[LABEL_COLUMN].notna()].copy()
+    out[LABEL_COLUMN] = out[LABEL_COLUMN].astype(bool).astype(int)
+    return out.sort_values(list(KEY_COLUMNS), kind="mergesort").reset_index(drop=True)
