@@ -1,0 +1,171 @@
+"""Glue for the dbt Python models in python_models/decisions/: read the marts, call the package, return a
+DataFrame. Settings reach them through the models' YAML config (dbt vars):
+
+* simulated_min_season (as fct_pass_features: a season >= it is 'simulated', else 'real');
+* completion_defender_radius_yd (as fct_pass_features); decisions_max_flight_frames (longest flight
+  considered, frames); decisions_lineman_radius_yd (unknown-position rule);
+* ghosting_model_version (default: LATEST); the completion model is the one trained in this run, else
+  LATEST (ngs.completion.warehouse.stored).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ngs.constants import frame_rate_hz
+from ngs.decisions import consistency, flight
+from ngs.decisions.options import OPTION_COLUMNS, OptionConfig, build_options
+from ngs.decisions.scoring import CompletionScorer, rank_options
+
+SOURCE_REFS = ("fct_pass_events", "fct_tracking", "fct_plays")
+
+PASSES_SQL = """
+select
+    p.game_id, p.play_id,
+    case when coalesce(pl.season, p.game_id // 1000000) >= {min_season} then 'simulated' else 'real' end
+        as dataset,
+    p.snap_frame_id, p.throw_frame_id, p.arrival_frame_id, p.passer_nfl_id, p.target_nfl_id,
+    p.line_of_scrimmage_x_std, p.ball_throw_x_std, p.ball_throw_y_std, p.ball_arrival_x_std, p.ball_arrival_y_std,
+    b.x_std as ball_snap_x_std, b.y_std as ball_snap_y_std,
+    pl.down, pl.yards_to_go
+from {pass_events} as p
+left join {plays} as pl on p.game_id = pl.game_id and p.play_id = pl.play_id
+left join {tracking} as b
+    on b.game_id = p.game_id and b.play_id = p.play_id and b.frame_id = p.snap_frame_id and b.is_ball
+where p.throw_frame_id is not null
+order by p.game_id, p.play_id
+"""
+
+TRACKS_SQL = """
+select
+    t.game_id, t.play_id, t.nfl_id, t.frame_id, t.is_offense, t.position_group,
+    t.x_std, t.y_std, t.speed_yps, t.vx, t.vy
+from {tracking} as t
+inner join {pass_events} as p on t.game_id = p.game_id and t.play_id = p.play_id
+where not t.is_ball
+    and p.throw_frame_id is not null
+    and (t.frame_id between p.throw_frame_id - {before} and p.throw_frame_id + {after}
+         or t.frame_id = p.snap_frame_id)
+"""
+
+OUTPUT_COLUMNS = [
+    *(("predicted_separation_yd" if c == "receiver_separation_arrival_yd" else c) for c in OPTION_COLUMNS), "completion_probability", "option_rank", "is_best_option", "n_options",
+    "best_completion_probability", "cp_below_best", "expected_air_yards", "completion_model_dataset",
+    "completion_model_version", "ghosting_model_version", "flight_model",
+]
+
+
+def _config(dbt, name: str, default):
+    value = dbt.config.get(name) if dbt is not None else None
+    return type(default)(value) if value not in (None, "", "None") else default
+
+
+def option_config(dbt, history: int, horizon: int) -> OptionConfig:
+    return OptionConfig(history=history, horizon=horizon,
+                        max_flight_frames=_config(dbt, "decisions_max_flight_frames", OptionConfig.max_flight_frames),
+                        radius_yd=_config(dbt, "completion_defender_radius_yd", OptionConfig.radius_yd),
+                        lineman_radius_yd=_config(dbt, "decisions_lineman_radius_yd", OptionConfig.lineman_radius_yd))
+
+
+def _views(refs: dict, session) -> dict[str, str]:
+    names = {}
+    for ref, rel in refs.items():
+        view = f"decisions_src_{ref}"
+        rel.create_view(view, replace=True)
+        names[ref] = view
+    return names
+
+
+def load_inputs(refs: dict, session, cfg: OptionConfig, min_season: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    names = _views(refs, session)
+    passes = session.execute(PASSES_SQL.format(min_season=min_season, pass_events=names["fct_pass_events"],
+                                               plays=names["fct_plays"], tracking=names["fct_tracking"])).df()
+    tracks = session.execute(TRACKS_SQL.format(tracking=names["fct_tracking"], pass_events=names["fct_pass_events"],
+                                               before=cfg.history - 1, after=cfg.max_flight_frames)).df()
+    return passes, tracks
+
+
+def _ghost_model(dbt):
+    from ngs.ghosting.model import load
+
+    return load(_config(dbt, "ghosting_model_version", "") or None)
+
+
+def completion_scorer(dbt, session) -> CompletionScorer:
+    """The completion model trained in this run, else LATEST (ngs.completion.warehouse.stored); a scorer
+    with no model (NULL probabilities) when this run trained none (too little data)."""
+    from ngs.completion import warehouse as completion_warehouse
+
+    stored = completion_warehouse.stored(dbt, session)
+    return CompletionScorer(stored.version, stored.models) if stored is not None else CompletionScorer(None, {})
+
+
+def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFrame:
+    p, used = scorer.score(options)
+    out = options.copy()
+    out["completion_probability"] = p
+    out["completion_model_dataset"] = used
+    return out
+
+
+def target_options(dbt, session, refs: dict) -> pd.DataFrame:
+    """marts.fct_target_options: one row per pass and eligible receiver."""
+    ghost = _ghost_model(dbt)
+    cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
+    passes, tracks = load_inputs(refs, session, cfg, _config(dbt, "simulated_min_season", 2030))
+    flights = flight.fit_per_dataset(passes, frame_rate_hz())
+    scorer = completion_scorer(dbt, session)
+    options = build_options(passes, tracks, ghost, flights, cfg)
+    out = rank_options(score_options(options, scorer))
+    out["expected_air_yards"] = out["completion_probability"] * out["pass_depth_yd"]
+    out["completion_model_version"] = scorer.version
+    out["ghosting_model_version"] = ghost.version
+    fm = {k: f"{v.method}: {v.intercept_s:.3f} s + d / {v.ball_speed_yps:.2f} yd/s" for k, v in flights.items()}
+    out["flight_model"] = out["dataset"].map(fm)
+    return typed_options(out)
+
+
+def typed_options(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.rename(columns={"receiver_separation_arrival_yd": "predicted_separation_yd"})
+    out = out.reindex(columns=OUTPUT_COLUMNS)
+    ints = ["game_id", "play_id", "passer_nfl_id", "receiver_nfl_id", "nearest_defender_nfl_id"]
+    for c in ints:
+        out[c] = pd.to_numeric(out[c]).astype("Int64")
+    for c in ["throw_frame_id", "arrival_frame_id", "flight_frames", "option_rank", "n_options",
+              "n_ghosted_defenders", "n_other_defenders", "ghost_steps", "ghost_steps_capped"]:
+        out[c] = pd.to_numeric(out[c]).astype("Int32")
+    out["defenders_within_radius_arrival"] = pd.to_numeric(out["defenders_within_radius_arrival"]).astype("Int32")
+    for c in ["is_actual_target", "is_best_option"]:
+        out[c] = out[c].astype(bool)
+    return out
+
+
+def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
+    """marts.rpt_decisions_metrics: consistency of the counterfactual on the real targets, flight-time fit,
+    scoring figures. ``options``: fct_target_options; ``measured``: fct_pass_features."""
+    ghost = _ghost_model(dbt)
+    cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
+    passes, tracks = load_inputs(refs, session, cfg, _config(dbt, "simulated_min_season", 2030))
+    fps = frame_rate_hz()
+    flights = flight.fit_per_dataset(passes, fps)
+    scorer = completion_scorer(dbt, session)
+    version = f"{ghost.version}+{scorer.version}"
+    parts = [consistency.flight_rows(version, flights), consistency.scoring_rows(version, options)]
+    if len(measured):
+        meas = measured.copy()
+        meas["completion_probability"] = scorer.score(meas)[0]
+        meas["flight_time_s"] = (meas["arrival_frame_id"] - meas["throw_frame_id"]) / fps
+        actual = options[options["is_actual_target"]].rename(
+            columns={"predicted_separation_yd": "receiver_separation_arrival_yd"})
+        real = passes.dropna(subset=["arrival_frame_id", "target_nfl_id"])
+        override = {(g, p, int(t)): int(a - th) for g, p, t, a, th in
+                    real[["game_id", "play_id", "target_nfl_id", "arrival_frame_id", "throw_frame_id"]]
+                    .itertuples(index=False)}
+        at_real = build_options(real, tracks, ghost, flights, cfg, arrival_override=override, only_actual=True)
+        at_real = score_options(at_real, scorer) if len(at_real) else None
+        parts.append(consistency.consistency_metrics(version, actual, at_real, meas))
+    parts = [p for p in parts if len(p)]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=consistency.METRIC_COLUMNS)
+    out["value"] = out["value"].astype(float).replace([np.inf, -np.inf], np.nan)
+    return consistency.typed(out)

@@ -1,0 +1,17 @@
+"""Every eligible receiver of every pass as a hypothetical target, scored. Logic: ngs.decisions.warehouse."""
+
+from ngs.decisions import warehouse
+
+
+def model(dbt, session):
+    try:  # run after training when it is in the run; with --exclude tag:train the stored artefacts are used
+        dbt.ref("ghosting_model_training")
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        dbt.ref("fct_completion_cv_predictions")
+    except Exception:  # noqa: BLE001
+        pass
+    refs = {"fct_pass_events": dbt.ref("fct_pass_events"), "fct_tracking": dbt.ref("fct_tracking"),
+            "fct_plays": dbt.ref("fct_plays")}
+    return warehouse.target_options(dbt, session, refs)

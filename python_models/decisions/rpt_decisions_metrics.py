@@ -1,0 +1,16 @@
+"""Counterfactual consistency on the real targets, flight-time fit, scoring figures (shared metrics shape).
+Logic: ngs.decisions.warehouse."""
+
+from ngs.decisions import warehouse
+
+
+def model(dbt, session):
+    try:  # run after training when it is in the run; with --exclude tag:train the stored artefacts are used
+        dbt.ref("fct_completion_cv_predictions")
+    except Exception:  # noqa: BLE001
+        pass
+    refs = {"fct_pass_events": dbt.ref("fct_pass_events"), "fct_tracking": dbt.ref("fct_tracking"),
+            "fct_plays": dbt.ref("fct_plays")}
+    options = dbt.ref("fct_target_options").df()
+    measured = dbt.ref("fct_pass_features").df()
+    return warehouse.decisions_metrics(dbt, session, refs, options, measured)
