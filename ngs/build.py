@@ -95,6 +95,7 @@ def build(
     append: bool = False,
     dbt_args: list[str] | None = None,
     quiet: bool = False,
+    exclude: list[str] | None = None,
 ) -> BuildResult:
     warehouse = Path(warehouse).resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +125,9 @@ def build(
         seconds["ingest"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         args = ["build", *(dbt_args or [])]
-        if not train:
-            args += ["--exclude", "tag:train"]
+        excluded = [*(exclude or []), *([] if train else ["tag:train"])]
+        if excluded:
+            args += ["--exclude", *excluded]
         if select:
             args += ["--select", select]
         run_dbt(args, tmp, quiet=quiet)

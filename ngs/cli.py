@@ -54,8 +54,14 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmark the full build against a pandas pipeline")
-    p.add_argument("--games", type=int, default=10)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--games", type=int, default=10, help="simulated games (a season is ~270)")
+    p.add_argument("--seed", type=int, default=7, help="simulator seed (the release is reused per games+seed)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--incremental", action="store_true",
+                   help="also time `ngs build --append` of one more week onto the built warehouse")
+    p.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
+    p.add_argument("--exclude", default=None,
+                   help="extra dbt --exclude selector for the timed build (e.g. 'tag:ghosting'); reported")
     p.set_defaults(func=lambda a: __import__("ngs.bench", fromlist=["cli_main"]).cli_main(a))
 
 
