@@ -7,11 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import require_shared_data
 
 from ngs.errors import IngestError
 from ngs.ingest import create_raw_tables, detect, discover, load_file
-
-from conftest import require_shared_data
 
 TRACKING_2019 = ("bdb2019", "tracking_gameId_2017090700.csv")
 
