@@ -151,6 +151,15 @@ def test_eligible_receivers_skip_passer_linemen_and_players_at_the_ball():
     assert (options["n_ghosted_defenders"] == 1).all() and (options["n_other_defenders"] == 1).all()
 
 
+def test_unknown_target_and_nullable_ids_are_handled():
+    passes, tracks = hand_play()
+    passes = passes.astype({"passer_nfl_id": "Int64", "target_nfl_id": "Int64", "snap_frame_id": "Int64"})
+    passes["target_nfl_id"] = pd.NA
+    options = build_options(passes, tracks, None, FLIGHT)
+    assert sorted(options["receiver_nfl_id"]) == [4, 10, 20]
+    assert not options["is_actual_target"].any()
+
+
 def test_route_and_flight_follow_the_receiver():
     passes, tracks = hand_play()
     opt = build_options(passes, tracks, None, FLIGHT).set_index("receiver_nfl_id")

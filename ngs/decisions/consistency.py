@@ -7,7 +7,9 @@ Rows in the shared metrics shape (model, version, dataset, split, metric, value,
   of the separation at the arrival, the air distance and the completion probability (both feature sets
   scored by the same stored model), and of the flight time, with the flight-time model's arrival; the
   same with suffix ``_real_arrival`` when the real arrival frame is imposed (isolates ghosting and routes
-  from the flight-time model);
+  from the flight-time model), also for two diagnostics: model ``..._constant_acceleration`` (defenders
+  extrapolated by the constant-acceleration baseline instead of the network) and ``..._real_defenders``
+  (every defender on his real path: what is left without any ghosting);
 * split 'flight_time_fit' (or 'flight_time_pooled_fit' / 'flight_time_default' where it fell back): the
   flight-time model per dataset (intercept_s, ball_speed_yps, mae_s);
 * split 'scoring': options per pass and the share of ghosted steps shortened to the speed cap.
@@ -31,7 +33,8 @@ COMPARED = {
 }
 
 
-def _pair_rows(version: str, dataset: str, cf: pd.DataFrame, measured: pd.DataFrame, suffix: str) -> list[tuple]:
+def _pair_rows(version: str, dataset: str, cf: pd.DataFrame, measured: pd.DataFrame, suffix: str,
+               model: str = MODEL_NAME) -> list[tuple]:
     both = cf.merge(measured, on=["game_id", "play_id"], suffixes=("_cf", "_real"))
     rows = []
     for name, col in COMPARED.items():
@@ -42,24 +45,27 @@ def _pair_rows(version: str, dataset: str, cf: pd.DataFrame, measured: pd.DataFr
         if not ok.any():
             continue
         err = a[ok] - b[ok]
-        rows.append((MODEL_NAME, version, dataset, SPLIT, f"mae_{name}{suffix}", float(np.abs(err).mean()), int(ok.sum())))
-        rows.append((MODEL_NAME, version, dataset, SPLIT, f"bias_{name}{suffix}", float(err.mean()), int(ok.sum())))
+        rows.append((model, version, dataset, SPLIT, f"mae_{name}{suffix}", float(np.abs(err).mean()), int(ok.sum())))
+        rows.append((model, version, dataset, SPLIT, f"bias_{name}{suffix}", float(err.mean()), int(ok.sum())))
     return rows
 
 
-def consistency_metrics(version: str, actual: pd.DataFrame, actual_real_arrival: pd.DataFrame | None,
-                        measured: pd.DataFrame) -> pd.DataFrame:
-    """``actual`` / ``actual_real_arrival``: the real targets' option rows (completion_probability scored),
-    with the flight model's and with the real arrival; ``measured``: fct_pass_features rows with a
-    ``completion_probability`` scored by the same model and ``flight_time_s`` (real)."""
+def consistency_metrics(version: str, actual: pd.DataFrame, measured: pd.DataFrame,
+                        real_arrival: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """``actual``: the real targets' option rows (completion_probability scored) with the flight model's
+    arrival; ``real_arrival``: {model name: the same rows built with the real arrival imposed} (the
+    counterfactual itself and diagnostics such as a constant-acceleration ghost or the real defenders);
+    ``measured``: fct_pass_features rows with a ``completion_probability`` scored by the same model and the
+    real ``flight_time_s``."""
     rows: list[tuple] = []
     keep = ["game_id", "play_id", *COMPARED.values()]
     for dataset, part in measured.groupby("dataset", sort=True):
         m = part[keep]
         rows += _pair_rows(version, str(dataset), actual.loc[actual["dataset"] == dataset, keep], m, "")
-        if actual_real_arrival is not None and len(actual_real_arrival):
-            sub = actual_real_arrival.loc[actual_real_arrival["dataset"] == dataset, keep]
-            rows += _pair_rows(version, str(dataset), sub, m, "_real_arrival")
+        for model, frame in (real_arrival or {}).items():
+            if frame is not None and len(frame):
+                sub = frame.loc[frame["dataset"] == dataset, keep]
+                rows += _pair_rows(version, str(dataset), sub, m, "_real_arrival", model)
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 

@@ -150,19 +150,26 @@ def _held(arr: np.ndarray) -> np.ndarray:
 
 def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, flight_models: dict[str, fl.FlightModel],
                   cfg: OptionConfig = OptionConfig(), arrival_override: dict | None = None,
-                  only_actual: bool = False) -> pd.DataFrame:
+                  only_actual: bool = False, ghost_defenders: bool = True) -> pd.DataFrame:
     """One row per (pass, option) with the columns OPTION_COLUMNS (ghost_steps: ghosted defender-frames;
     ghost_steps_capped: those shortened to the speed cap).
 
     ``arrival_override``: {(game_id, play_id, receiver_nfl_id): frames after the throw} replaces the flight
     model for those options (the consistency check uses the real arrival for the real target).
     ``only_actual``: build the actual target's option only.
+    ``ghost_defenders=False``: every defender keeps his tracked positions (a diagnostic: what is left of
+    the consistency gap without ghosting).
     """
     fps = frame_rate_hz()
     h, K = cfg.history, cfg.max_flight_frames
     recs: list[dict] = []
     obs_l, rec_l, meta_l, k_l, other_xy_l, other_v_l, other_id_l, ghost_id_l = [], [], [], [], [], [], [], []
     tracks = tracks[tracks["nfl_id"].notna()]
+    passes = passes.copy()
+    numeric = ["passer_nfl_id", "target_nfl_id", "snap_frame_id", "throw_frame_id", "line_of_scrimmage_x_std",
+               "ball_throw_x_std", "ball_throw_y_std", "ball_snap_x_std", "ball_snap_y_std", "down", "yards_to_go"]
+    for c in numeric:  # nullable integers (pd.NA) -> float NaN, so comparisons are plain False
+        passes[c] = pd.to_numeric(passes[c], errors="coerce").astype(float) if c in passes else np.nan
     by_play = {key: g for key, g in tracks.groupby(["game_id", "play_id"], sort=False)}
     for _, row in passes.sort_values(["game_id", "play_id"]).iterrows():
         grp = by_play.get((row["game_id"], row["play_id"]))
@@ -175,6 +182,8 @@ def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, fligh
             continue
         groups_known = any(g is not None for g in play.group[defense])
         ghosted = defense & (np.isin(play.group.astype(str), GHOSTED_GROUPS) if groups_known else True)
+        if not ghost_defenders:
+            ghosted = np.zeros_like(defense)
         others = defense & ~ghosted
         g_idx, o_idx = np.flatnonzero(ghosted), np.flatnonzero(others)
         obs = play.pos[g_idx, :h].copy()

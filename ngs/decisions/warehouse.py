@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ngs.constants import frame_rate_hz
-from ngs.decisions import consistency, flight
+from ngs.decisions import MODEL_NAME, consistency, flight
 from ngs.decisions.options import OPTION_COLUMNS, OptionConfig, build_options
 from ngs.decisions.scoring import CompletionScorer, rank_options
 
@@ -162,9 +162,15 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
         override = {(g, p, int(t)): int(a - th) for g, p, t, a, th in
                     real[["game_id", "play_id", "target_nfl_id", "arrival_frame_id", "throw_frame_id"]]
                     .itertuples(index=False)}
-        at_real = build_options(real, tracks, ghost, flights, cfg, arrival_override=override, only_actual=True)
-        at_real = score_options(at_real, scorer) if len(at_real) else None
-        parts.append(consistency.consistency_metrics(version, actual, at_real, meas))
+        variants = {MODEL_NAME: dict(ghost_model=ghost),
+                    f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
+                    f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
+        at_real = {}
+        for name, kw in variants.items():
+            frame = build_options(real, tracks, kw["ghost_model"], flights, cfg, arrival_override=override,
+                                  only_actual=True, ghost_defenders=kw.get("ghost_defenders", True))
+            at_real[name] = score_options(frame, scorer) if len(frame) else None
+        parts.append(consistency.consistency_metrics(version, actual, meas, at_real))
     parts = [p for p in parts if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=consistency.METRIC_COLUMNS)
     out["value"] = out["value"].astype(float).replace([np.inf, -np.inf], np.nan)

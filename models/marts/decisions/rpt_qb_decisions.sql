@@ -42,15 +42,16 @@ best_separation as (
 ),
 
 closing as (
+    -- by play only: fct_closing_scores labels every warehouse play 'simulated' (its own dataset split:
+    -- BDB 2026 files vs warehouse), whatever the play's source
     select
         game_id,
         play_id,
-        dataset,
         avg(score) as mean_closing_score,
         count(*) as defenders,
     from {{ ref('fct_closing_scores') }}
     where condition = 'real'
-    group by game_id, play_id, dataset
+    group by game_id, play_id
 ),
 
 players as (
@@ -84,7 +85,6 @@ per_passer as (
     left join closing
         on chosen.game_id = closing.game_id
         and chosen.play_id = closing.play_id
-        and chosen.dataset = closing.dataset
     group by chosen.dataset, chosen.passer_nfl_id
 )
 
