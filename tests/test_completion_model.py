@@ -215,3 +215,14 @@ def test_save_load_and_score_round_trip(tmp_path):
     new = scored[~scored["in_training"]]
     assert new["cv_fold"].isna().all()
     np.testing.assert_allclose(new["expected_completion_probability"], new["completion_probability"])
+
+
+def test_missing_feature_values_are_handled():
+    frame = synthetic_passes(n_games=6, per_game=20)
+    frame["defenders_within_radius_arrival"] = frame["defenders_within_radius_arrival"].astype("Int64")
+    frame.loc[::7, "defenders_within_radius_arrival"] = pd.NA
+    frame.loc[::5, "time_to_throw_s"] = np.nan
+    frame.loc[::11, "air_distance_yd"] = np.nan
+    out = pipeline.train(frame)
+    assert out.cv_predictions["cv_heldout_probability"].notna().all()
+    assert out.cv_predictions["cv_heldout_baseline_probability"].notna().all()

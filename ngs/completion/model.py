@@ -135,6 +135,11 @@ def _inner_cv(y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.nd
     return StratifiedKFold(n_splits=min(N_INNER_FOLDS, minority), shuffle=True, random_state=RANDOM_STATE)
 
 
+def _matrix(X: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """The spec's columns as float64 (nullable integers from DuckDB become NaN, which the models handle)."""
+    return X.loc[:, list(spec.features)].astype("float64")
+
+
 def fit_calibrated(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
                    method: str) -> CalibratedClassifierCV:
     """Fit `spec` with calibration learnt on held-out inner folds of (X, y) only."""
@@ -146,13 +151,13 @@ def fit_calibrated(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, groups: np.n
         )
     model = CalibratedClassifierCV(clone(spec.make_estimator()), method=method,
                                    cv=_inner_cv(y, np.asarray(groups)), ensemble=True)
-    model.fit(X.loc[:, list(spec.features)], y)
+    model.fit(_matrix(X, spec), y)
     return model
 
 
 def predict_proba(model: CalibratedClassifierCV, spec: ModelSpec, X: pd.DataFrame) -> np.ndarray:
     """Probability of a completion, clipped away from 0 and 1 so log loss stays finite."""
-    p = model.predict_proba(X.loc[:, list(spec.features)])[:, 1]
+    p = model.predict_proba(_matrix(X, spec))[:, 1]
     return np.clip(p, 1e-6, 1 - 1e-6)
 
 
@@ -201,7 +206,7 @@ def _grouped_cv_predict(X: pd.DataFrame, y: Sequence, groups: Sequence, specs: S
             model = fit_calibrated(spec, X.iloc[tr], y[tr], groups[tr], method)
             probs[spec.name][te] = predict_proba(model, spec, X.iloc[te])
             if spec.name == importance_for:
-                Xte = X.iloc[te].loc[:, list(spec.features)]
+                Xte = _matrix(X.iloc[te], spec)
                 result = permutation_importance(model, Xte, y[te], scoring=_neg_log_loss,
                                                 n_repeats=n_repeats, random_state=RANDOM_STATE)
                 for j, feat in enumerate(spec.features):
