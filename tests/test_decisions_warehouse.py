@@ -19,6 +19,7 @@ import sklearn
 from ngs.build import build
 from ngs.completion import artifacts, pipeline
 from ngs.completion.features import FEATURE_COLUMNS
+from ngs.decisions import MODEL_NAME
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_decisions import tiny_completion_models, untrained_ghost  # noqa: E402
@@ -101,7 +102,10 @@ def test_consistency_rows_in_the_shared_metrics_shape(warehouse):
     m = _q(warehouse, "select * from marts.rpt_decisions_metrics")
     shared = ["model", "version", "dataset", "split", "metric", "value", "n"]
     assert list(m.columns) == shared
-    cons = m[m["split"] == "counterfactual_consistency"].set_index("metric")
+    cons = m[(m["split"] == "counterfactual_consistency") & (m["model"] == MODEL_NAME)].set_index("metric")
+    diag = m[(m["split"] == "counterfactual_consistency") & (m["model"] == f"{MODEL_NAME}_real_defenders")]
+    # with the real defenders and the real arrival the separation is the measured one
+    assert diag.set_index("metric").loc["mae_separation_arrival_yd_real_arrival", "value"] < 0.05
     for metric in ("mae_separation_arrival_yd", "mae_air_distance_yd", "mae_completion_probability"):
         assert metric in cons.index
         assert np.isfinite(cons.loc[metric, "value"]) and cons.loc[metric, "value"] >= 0
