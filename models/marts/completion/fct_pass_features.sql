@@ -22,6 +22,7 @@ passes as (
         ball_throw_y_std,
         ball_arrival_x_std,
         ball_arrival_y_std,
+        ball_throw_x_std is not null and ball_arrival_x_std is not null as is_ball_tracked,
     from {{ ref('fct_pass_events') }}
     where throw_frame_id is not null
         and arrival_frame_id is not null
@@ -69,22 +70,32 @@ defenders as (
     where role = 'defense'
 ),
 
-target_defender_pairs as (
-    -- closing speed = -d|p_d - p_t|/dt = -((p_d - p_t) . (v_d - v_t)) / |p_d - p_t|: > 0 while the gap shrinks
+target_defender_offsets as (
+    -- defender relative to the target: position (yd) and velocity (yd/s) differences
     select
         targets.game_id,
         targets.play_id,
         targets.moment,
-        sqrt((defenders.x_std - targets.x_std) ^ 2 + (defenders.y_std - targets.y_std) ^ 2) as dist_yd,
-        -((defenders.x_std - targets.x_std) * (defenders.vx - targets.vx)
-            + (defenders.y_std - targets.y_std) * (defenders.vy - targets.vy))
-            / nullif(sqrt((defenders.x_std - targets.x_std) ^ 2 + (defenders.y_std - targets.y_std) ^ 2), 0)
-            as closing_speed_yps,
+        defenders.x_std - targets.x_std as dx,
+        defenders.y_std - targets.y_std as dy,
+        defenders.vx - targets.vx as dvx,
+        defenders.vy - targets.vy as dvy,
     from targets
     inner join defenders
         on targets.game_id = defenders.game_id
         and targets.play_id = defenders.play_id
         and targets.moment = defenders.moment
+),
+
+target_defender_pairs as (
+    -- closing speed = -d|p_d - p_t|/dt = -((p_d - p_t) . (v_d - v_t)) / |p_d - p_t|: > 0 while the gap shrinks
+    select
+        game_id,
+        play_id,
+        moment,
+        sqrt(dx ^ 2 + dy ^ 2) as dist_yd,
+        -(dx * dvx + dy * dvy) / nullif(sqrt(dx ^ 2 + dy ^ 2), 0) as closing_speed_yps,
+    from target_defender_offsets
 ),
 
 coverage as (
@@ -113,6 +124,29 @@ pressure as (
     group by passers_at_throw.game_id, passers_at_throw.play_id
 ),
 
+flight as (
+    -- the ball's flight where the ball is tracked, else passer at the throw -> target at the arrival
+    select
+        passes.game_id,
+        passes.play_id,
+        case
+            when passes.is_ball_tracked then 'ball'
+            when passers_at_throw.x_std is not null and target_arrival.x_std is not null then 'players'
+        end as air_distance_method,
+        if(passes.is_ball_tracked, passes.ball_throw_x_std, passers_at_throw.x_std) as throw_x_std,
+        if(passes.is_ball_tracked, passes.ball_throw_y_std, passers_at_throw.y_std) as throw_y_std,
+        if(passes.is_ball_tracked, passes.ball_arrival_x_std, target_arrival.x_std) as arrival_x_std,
+        if(passes.is_ball_tracked, passes.ball_arrival_y_std, target_arrival.y_std) as arrival_y_std,
+    from passes
+    left join targets as target_arrival
+        on passes.game_id = target_arrival.game_id
+        and passes.play_id = target_arrival.play_id
+        and target_arrival.moment = 'arrival'
+    left join passers_at_throw
+        on passes.game_id = passers_at_throw.game_id
+        and passes.play_id = passers_at_throw.play_id
+),
+
 features as (
     select
         passes.game_id,
@@ -126,17 +160,9 @@ features as (
         passes.target_nfl_id,
         passes.throw_frame_id,
         passes.arrival_frame_id,
-        -- the ball's flight where the ball is tracked, else passer at the throw -> target at the arrival
-        case
-            when passes.ball_throw_x_std is not null and passes.ball_arrival_x_std is not null then 'ball'
-            when passers_at_throw.x_std is not null and target_arrival.x_std is not null then 'players'
-        end as air_distance_method,
-        sqrt(
-            (coalesce(passes.ball_arrival_x_std, target_arrival.x_std)
-                - coalesce(passes.ball_throw_x_std, passers_at_throw.x_std)) ^ 2
-            + (coalesce(passes.ball_arrival_y_std, target_arrival.y_std)
-                - coalesce(passes.ball_throw_y_std, passers_at_throw.y_std)) ^ 2
-        ) as air_distance_yd,
+        flight.air_distance_method,
+        sqrt((flight.arrival_x_std - flight.throw_x_std) ^ 2 + (flight.arrival_y_std - flight.throw_y_std) ^ 2)
+            as air_distance_yd,
         coverage.receiver_separation_throw_yd,
         coverage.receiver_separation_arrival_yd,
         pressure.passer_rusher_distance_throw_yd,
@@ -149,7 +175,7 @@ features as (
         case
             when target_arrival.x_std is not null then coalesce(coverage.defenders_within_radius_arrival, 0)
         end as defenders_within_radius_arrival,
-        coalesce(passes.ball_arrival_x_std, target_arrival.x_std) - passes.line_of_scrimmage_x_std as pass_depth_yd,
+        flight.arrival_x_std - passes.line_of_scrimmage_x_std as pass_depth_yd,
         passes.pass_result,
         passes.is_complete,
     from passes
@@ -163,6 +189,9 @@ features as (
     left join passers_at_throw
         on passes.game_id = passers_at_throw.game_id
         and passes.play_id = passers_at_throw.play_id
+    left join flight
+        on passes.game_id = flight.game_id
+        and passes.play_id = flight.play_id
     left join coverage
         on passes.game_id = coverage.game_id
         and passes.play_id = coverage.play_id
