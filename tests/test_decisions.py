@@ -240,3 +240,18 @@ def test_decision_stats_pick_the_open_receiver(scorer):
     assert out.loc[2, "best_option_share"] == 1.0
     assert out.loc[2, "cp_given_up"] == pytest.approx(0.0)
     assert list(run_mart(table, closing, players, min_attempts=3)["passer_nfl_id"]) == []
+
+
+def test_rollout_past_the_horizon_and_speed_cap():
+    from ngs.decisions.ghost import rollout
+
+    t = np.arange(3) / 10.0
+    obs = np.stack([30.0 + 11.0 * t + 5.0 * t**2, np.full(3, 20.0)], -1)[None, None]   # 11 yd/s, +10 yd/s^2
+    receiver = np.stack([np.linspace(40, 60, 28), np.full(28, 20.0)], -1)[None]
+    meta = np.array([[60.0, 20.0, 1.0, 10.0, 25.0]])
+    res = rollout(None, obs, receiver, meta, np.array([25]), history=3, horizon=10)
+    path = res.paths[0, 0]
+    assert np.isfinite(path[:3 + 25]).all()                      # three 10-frame windows cover 25 frames
+    steps = np.linalg.norm(np.diff(path[2:3 + 25], axis=0), axis=-1)
+    assert steps.max() <= 12.5 / 10 + 1e-9
+    assert res.steps[0] == 25 and res.capped_steps[0] > 0

@@ -28,8 +28,8 @@ from ngs.ghosting.data import META_COLUMNS, Windows
 @dataclass
 class RolloutResult:
     paths: np.ndarray       # (n_options, M, history + T, 2): observed frames then ghosted frames
-    capped_steps: np.ndarray  # (n_options,) predicted steps shortened to the speed cap
-    steps: np.ndarray         # (n_options,) predicted steps in all
+    capped_steps: np.ndarray  # (n_options,) ghosted defender-frames within the flight shortened to the cap
+    steps: np.ndarray         # (n_options,) ghosted defender-frames within the flight
 
 
 def _predict(model, w: Windows, horizon: int) -> np.ndarray:
@@ -41,15 +41,15 @@ def _predict(model, w: Windows, horizon: int) -> np.ndarray:
 
 def _cap_steps(path: np.ndarray, start: np.ndarray, max_step: float) -> tuple[np.ndarray, np.ndarray]:
     """Shorten every step of ``path`` (n, H, 2) that follows ``start`` (n, 2) to at most ``max_step``;
-    returns the path and the number of shortened steps per row."""
+    returns the path and which steps were shortened, (n, H) booleans."""
     out = path.copy()
     prev = start.copy()
-    capped = np.zeros(len(out), dtype=int)
+    capped = np.zeros(out.shape[:2], dtype=bool)
     for j in range(out.shape[1]):
         step = out[:, j] - prev
         length = np.linalg.norm(step, axis=-1)
         over = length > max_step
-        capped += over
+        capped[:, j] = over
         scale = np.where(over, max_step / np.where(length > 0, length, 1.0), 1.0)
         out[:, j] = prev + step * scale[:, None]
         prev = out[:, j]
@@ -93,9 +93,10 @@ def rollout(model, obs: np.ndarray, receiver: np.ndarray, meta: np.ndarray, n_fr
                     np.zeros(len(oi)), meta[oi], history, horizon)
         pred = _predict(model, w, horizon)
         width = min(horizon, T - s)
-        pred, k = _cap_steps(pred[:, :width], ob[:, -1], max_step)
-        np.add.at(capped, oi, k)
-        np.add.at(steps, oi, width)
+        pred, over = _cap_steps(pred[:, :width], ob[:, -1], max_step)
+        in_flight = (s + np.arange(1, width + 1))[None, :] <= np.asarray(n_frames)[oi][:, None]
+        np.add.at(capped, oi, (over & in_flight).sum(axis=1))
+        np.add.at(steps, oi, in_flight.sum(axis=1))
         paths[oi, mi, s + history:s + history + width] = pred
     return RolloutResult(paths, capped, steps)
 
