@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ngs.paths import ARTIFACTS_DIR, REPO_ROOT
 
-BENCH_DIR = REPO_ROOT / "bench"
+BENCH_DIR = Path(os.environ.get("NGS_BENCH_DIR", REPO_ROOT / "bench"))
 SEED = 7
 # folders of the foundation build (models/staging, models/intermediate/<these>, models/marts/core)
 CLEAN_MODELS = {"fct_tracking", "fct_tracking_quarantine"}
@@ -184,11 +184,13 @@ def ensure_artifacts(env: dict[str, str]) -> list[str]:
     return missing
 
 
-def _build_cmd(data: list[Path], warehouse: Path, append: bool = False, exclude: str | None = None) -> list[str]:
+def _build_cmd(data: list[Path], warehouse: Path, append: bool = False, exclude: str | None = None,
+               select: str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "ngs.bench", "--warehouse", str(warehouse)]
     for d in data:
         cmd += ["--data", str(d)]
-    return cmd + (["--append"] if append else []) + (["--exclude", exclude] if exclude else [])
+    return (cmd + (["--append"] if append else []) + (["--exclude", exclude] if exclude else [])
+            + (["--select", select] if select else []))
 
 
 def _child_build(argv: list[str]) -> int:
@@ -202,23 +204,27 @@ def _child_build(argv: list[str]) -> int:
     p.add_argument("--data", type=Path, action="append", required=True)
     p.add_argument("--append", action="store_true")
     p.add_argument("--exclude", default=None)
+    p.add_argument("--select", default=None)
     a = p.parse_args(argv)
-    r = build(a.data, a.warehouse, train=False, append=a.append, quiet=True,
+    r = build(a.data, a.warehouse, train=False, append=a.append, quiet=True, select=a.select,
               exclude=a.exclude.split() if a.exclude else None)
     print("BENCH " + json.dumps(r.seconds))
     return 0
 
 
 def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool = False,
-          exclude: str | None = None) -> dict:
+          exclude: str | None = None, select: str | None = None) -> dict:
+    """Build G simulated games (and the pandas pipeline on the same files); the figures as a dict.
+    `exclude`/`select` are extra dbt selectors for the timed build (reported in the result)."""
     data = release(games, seed)
     target = BENCH_DIR / f"target_g{games}"
     env = dict(os.environ, NGS_DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(BENCH_DIR / "logs"),
                DO_NOT_TRACK="1")
+    env.setdefault("NGS_DUCKDB_TMP", str(BENCH_DIR / "wh" / ".duckdb_tmp"))
     trained = ensure_artifacts(env)
     warehouse = BENCH_DIR / "wh" / f"g{games}.duckdb"
     warehouse.unlink(missing_ok=True)
-    built = run_measured(_build_cmd([data], warehouse, exclude=exclude), env)
+    built = run_measured(_build_cmd([data], warehouse, exclude=exclude, select=select), env)
     seconds = json.loads(built["stdout"].strip().splitlines()[-1].split("BENCH ", 1)[1]) \
         if "BENCH " in built["stdout"] else {}
     stages, models = dbt_timings(target)
@@ -244,7 +250,9 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
         "slowest_models": {k: round(v, 2) for k, v in sorted(models.items(), key=lambda kv: -kv[1])[:8]},
         "trained_first": trained,
         "excluded": exclude,
+        "selected": select,
         "dbt_threads": int(os.environ.get("NGS_DBT_THREADS", "2")),
+        "duckdb_memory_limit": os.environ.get("NGS_DUCKDB_MEMORY", "profiles.yml default"),
     }
     if pandas:
         out = BENCH_DIR / f"pandas_out_g{games}"
@@ -259,7 +267,7 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
             speedup_vs_pandas=round(pd_run["seconds"] / built["seconds"], 2),
         )
     if incremental:
-        result.update(measure_append(games, seed, warehouse, env, exclude))
+        result.update(measure_append(games, seed, warehouse, env, exclude, select))
     return result
 
 
@@ -276,7 +284,8 @@ def _dbt_span(target: Path) -> float:
     return (max(stamps) - min(stamps)).total_seconds() if stamps else 0.0
 
 
-def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], exclude: str | None = None) -> dict:
+def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], exclude: str | None = None,
+                   select: str | None = None) -> dict:
     """Append the next week (16 games) to a copy of the G-game warehouse; time it and check the accounting."""
     from ngs.simulate.league import GAMES_PER_WEEK
 
@@ -287,7 +296,7 @@ def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], 
     import shutil
 
     shutil.copyfile(warehouse, copy)
-    appended = run_measured(_build_cmd([batch], copy, append=True, exclude=exclude), env)
+    appended = run_measured(_build_cmd([batch], copy, append=True, exclude=exclude, select=select), env)
     stages, models = dbt_timings(target)
     import duckdb
 
@@ -306,7 +315,8 @@ def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], 
 
 def cli_main(args) -> int:
     result = bench(args.games, getattr(args, "seed", SEED), pandas=not getattr(args, "no_pandas", False),
-                   incremental=getattr(args, "incremental", False), exclude=getattr(args, "exclude", None))
+                   incremental=getattr(args, "incremental", False), exclude=getattr(args, "exclude", None),
+                   select=getattr(args, "select", None))
     if args.json:
         print(json.dumps(result, indent=2))
     else:

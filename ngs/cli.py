@@ -62,6 +62,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
     p.add_argument("--exclude", default=None,
                    help="extra dbt --exclude selector for the timed build (e.g. 'tag:ghosting'); reported")
+    p.add_argument("--select", default=None,
+                   help="dbt --select for the timed build (e.g. '+path:models/marts/core' = the foundation); reported")
     p.set_defaults(func=lambda a: __import__("ngs.bench", fromlist=["cli_main"]).cli_main(a))
 
 

@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('int_tracking_unioned') }}
+-- depends_on: {{ ref('stg_ingest__load_manifest') }}
 -- Every raw tracking row, once, with its kinematics and the quality rules it breaks
 -- (seeds/quality_rules.csv: names, thresholds, priorities). fct_tracking keeps the clean rows,
 -- fct_tracking_quarantine the others: raw rows = clean rows + quarantined rows, per source file.
@@ -6,6 +8,10 @@
 -- everything: a row whose frame equals the previous row's is a duplicate key (the first copy is kept);
 -- steps, velocity and acceleration come from the previous one and two rows. (After a duplicated frame
 -- the step is measured from its last copy; in the real releases duplicates are exact copies.)
+--
+-- Incremental (dbt_project.yml): a build onto an existing warehouse (`ngs build --append`) recomputes only
+-- the plays that rows of newly loaded files belong to (raw.load_manifest files not yet in this table),
+-- deleting and re-inserting those plays whole, so tracks and play shares are the same as from scratch.
 {%- set fps = var('frame_rate_hz') %}
 {%- set length = var('field_length_yd') %}
 {%- set width = var('field_width_yd') %}
@@ -22,6 +28,26 @@ rules as (
     from {{ ref('quality_rules') }}
 ),
 
+{%- if is_incremental() %}
+
+new_plays as (
+    select distinct game_id, play_id
+    from {{ ref('int_tracking_unioned') }}
+    where source_file in (
+        select source_file from {{ ref('stg_ingest__load_manifest') }}
+        except
+        select distinct source_file from {{ this }}
+    )
+),
+{%- endif %}
+
+tracking as (
+    select * from {{ ref('int_tracking_standardised') }}
+    {%- if is_incremental() %}
+    where (game_id, play_id) in (select (game_id, play_id) from new_plays)
+    {%- endif %}
+),
+
 lagged as (
     select
         *,
@@ -33,7 +59,7 @@ lagged as (
         lag(y_std, 2) over track as prev2_y_std,
         lag(s) over track as prev_s,
         lag(dir_std) over track as prev_dir_std
-    from {{ ref('int_tracking_standardised') }}
+    from tracking
     window track as (
         partition by game_id, play_id, coalesce(nfl_id, -1)
         order by frame_id, source, source_file, source_row
@@ -121,7 +147,43 @@ play_shares as (
 )
 
 select
-    ruled.* exclude (row_rule, max_bad_share),
+    ruled.source,
+    ruled.source_file,
+    ruled.source_row,
+    ruled.game_id,
+    ruled.play_id,
+    ruled.nfl_id,
+    ruled.frame_id,
+    ruled.frame_phase,
+    ruled.time,
+    ruled.display_name,
+    ruled.jersey_number,
+    ruled.club,
+    ruled.is_ball,
+    ruled.is_offense,
+    ruled.position,
+    ruled.play_direction,
+    ruled.direction_method,
+    ruled.is_standardised,
+    ruled.x,
+    ruled.y,
+    ruled.s,
+    ruled.a,
+    ruled.dis,
+    ruled.o,
+    ruled.dir,
+    ruled.event,
+    ruled.x_std,
+    ruled.y_std,
+    ruled.o_std,
+    ruled.dir_std,
+    ruled.has_reported_velocity,
+    ruled.vx,
+    ruled.vy,
+    ruled.ax,
+    ruled.ay,
+    ruled.frames_missing_before,
+    ruled.has_frame_gap,
     play_shares.play_bad_share,
     coalesce(
         ruled.row_rule,
