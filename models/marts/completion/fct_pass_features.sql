@@ -1,8 +1,8 @@
 -- Completion-probability features: one row per pass attempt with a throw frame, an arrival frame and an
 -- identified target. Distances in yards, speeds in yd/s, all in the standardised frame (offence -> +x).
 -- Tracking is read only at the throw and arrival frames (int_pass_players_located).
-{%- set radius_yd = var('completion_defender_radius_yd', 3) %}
-{%- set simulated_min_season = var('simulated_min_season', 2030) %}
+{%- set radius_yd = var('completion_defender_radius_yd') %}
+{%- set simulated_min_season = var('simulated_min_season') %}
 with
 
 passes as (

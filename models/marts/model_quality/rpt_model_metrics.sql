@@ -1,0 +1,30 @@
+-- Every model's evaluation in one table: what was measured, on which data and split, on how many.
+-- Each domain's Python model writes its own rows in this shape; this mart only unions them.
+with
+
+completion as (
+    select model, version, dataset, split, metric, value, n, cast(null as integer) as horizon_step
+    from {{ ref('rpt_completion_metrics') }}
+),
+
+ghosting as (
+    select model, version, dataset, split, metric, value, n, cast(horizon_step as integer) as horizon_step
+    from {{ ref('rpt_ghosting_metrics') }}
+),
+
+unioned as (
+    select * from completion
+    union all
+    select * from ghosting
+)
+
+select
+    cast(model as varchar) as model,
+    cast(version as varchar) as version,
+    cast(dataset as varchar) as dataset,
+    cast(split as varchar) as split,
+    cast(metric as varchar) as metric,
+    cast(value as double) as value,
+    cast(n as bigint) as n,
+    horizon_step
+from unioned
