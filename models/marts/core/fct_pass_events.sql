@@ -114,6 +114,23 @@ stated as (
     group by game_id, play_id
 ),
 
+lone_qb_at_throw as (
+    -- the one offensive player listed as a quarterback on the field at the throw (NGS ball positions
+    -- around the throw are often off by yards in older releases, so a roster position beats proximity)
+    select
+        passes.game_id,
+        passes.play_id,
+        min(tracking.nfl_id) as passer_nfl_id
+    from passes
+    inner join tracking
+        on passes.game_id = tracking.game_id
+        and passes.play_id = tracking.play_id
+        and passes.throw_frame_id = tracking.frame_id
+    where tracking.is_offense and tracking.position_group = 'QB'
+    group by passes.game_id, passes.play_id
+    having count(distinct tracking.nfl_id) = 1
+),
+
 nearest_at_throw as (
     select
         passes.game_id,
@@ -138,15 +155,20 @@ passers as (
     select
         passes.game_id,
         passes.play_id,
-        coalesce(stated.passer_nfl_id, nearest_at_throw.passer_nfl_id) as passer_nfl_id,
+        coalesce(stated.passer_nfl_id, lone_qb_at_throw.passer_nfl_id, nearest_at_throw.passer_nfl_id)
+            as passer_nfl_id,
         case
             when stated.passer_nfl_id is not null then 'metadata'
+            when lone_qb_at_throw.passer_nfl_id is not null then 'inferred_lone_qb'
             when nearest_at_throw.passer_nfl_id is not null then 'inferred_nearest_ball'
         end as passer_method
     from passes
     left join stated
         on passes.game_id = stated.game_id
         and passes.play_id = stated.play_id
+    left join lone_qb_at_throw
+        on passes.game_id = lone_qb_at_throw.game_id
+        and passes.play_id = lone_qb_at_throw.play_id
     left join nearest_at_throw
         on passes.game_id = nearest_at_throw.game_id
         and passes.play_id = nearest_at_throw.play_id
@@ -174,6 +196,7 @@ nearest_at_arrival as (
     where tracking.is_offense
         and not tracking.is_ball
         and tracking.nfl_id is distinct from passers.passer_nfl_id
+        and tracking.position_group is distinct from 'OL'  -- linemen are not eligible receivers
     group by passes.game_id, passes.play_id
 )
 

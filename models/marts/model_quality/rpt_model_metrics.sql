@@ -12,10 +12,17 @@ ghosting as (
     from {{ ref('rpt_ghosting_metrics') }}
 ),
 
+decisions as (
+    select model, version, dataset, split, metric, value, n, cast(null as integer) as horizon_step
+    from {{ ref('rpt_decisions_metrics') }}
+),
+
 unioned as (
     select * from completion
     union all
     select * from ghosting
+    union all
+    select * from decisions
 )
 
 select
