@@ -80,10 +80,12 @@ def score(dbt, session, features: pd.DataFrame) -> pd.DataFrame:
     model = stored(dbt, session)
     if model is None:
         out = features[["game_id", "play_id", "dataset", "is_complete"]].copy()
+        dtypes = {"completion_probability": "float64", "baseline_probability": "float64",
+                  "in_training": "boolean", "cv_fold": "Int64", "cv_heldout_probability": "float64",
+                  "expected_completion_probability": "float64", "model_version": "string"}
         for col in pipeline.SCORE_COLUMNS[4:]:
-            out[col] = pd.NA
-        out = out.astype({"completion_probability": "float64", "baseline_probability": "float64",
-                          "in_training": "boolean", "cv_fold": "Int64", "cv_heldout_probability": "float64",
-                          "expected_completion_probability": "float64", "model_version": "string"})
+            dtype = dtypes.get(col, "object")
+            fill = float("nan") if dtype == "float64" else pd.NA
+            out[col] = pd.Series([fill] * len(out), index=out.index, dtype=dtype)
         return _strings(out[pipeline.SCORE_COLUMNS])
     return _strings(pipeline.score(features, model.version, model.models, model.cv_predictions))
