@@ -47,19 +47,15 @@ def _ngs(*args: str, env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def dashboard_warehouse(tmp_path_factory) -> Path:
-    """One simulated game through the real pipeline (ingest, dbt build with every model and test).
+def dashboard_warehouse(request) -> Path:
+    """The session's fully built simulated warehouse (tests/conftest.py: ingest, dbt build with every model
+    trained and every test).
 
     NGS_DASHBOARD_TEST_WAREHOUSE=path reuses a warehouse built before (quicker while editing charts).
     """
     if os.environ.get("NGS_DASHBOARD_TEST_WAREHOUSE"):
         return Path(os.environ["NGS_DASHBOARD_TEST_WAREHOUSE"]).resolve()
-    tmp = tmp_path_factory.mktemp("dash_wh")
-    env = dict(os.environ, DO_NOT_TRACK="1", NGS_DBT_TARGET_PATH=str(tmp / "target"),
-               DBT_LOG_PATH=str(tmp / "logs"), NGS_WAREHOUSE_PATH=str(tmp / "dash.duckdb"))
-    _ngs("simulate", "--games", "1", "--seed", "7", "--out", str(tmp / "sim"), env=env)
-    _ngs("build", "--data", str(tmp / "sim"), "--warehouse", str(tmp / "dash.duckdb"), env=env)
-    return tmp / "dash.duckdb"
+    return request.getfixturevalue("full_sim_warehouse")
 
 
 @pytest.fixture(scope="module")
