@@ -27,7 +27,7 @@ from ngs.superset.bundle import BUNDLE_DIR, URI_PLACEHOLDER
 NS = uuid.UUID("6f1b3a52-3c57-4d1e-9a43-0d5b1c2e7a10")
 DATABASE_NAME = "NGS warehouse"
 DB_FILE = "ngs_warehouse"
-FIELD = {"x": [0, 120], "y": [0, 53.3]}
+FIELD = {"x": [0, 120], "y": [0, 60]}
 
 
 def _uuid(kind: str, name: str) -> str:
@@ -37,24 +37,35 @@ def _uuid(kind: str, name: str) -> str:
 # ------------------------------------------------------------------------------------------ datasets
 # Contract columns per mart: (name, type). The check at load time compares them with the warehouse.
 DATASETS: dict[str, list[tuple[str, str]]] = {
-    "rpt_qb_cpoe": [("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"), ("attempts", "BIGINT"),
-                    ("completions", "BIGINT"), ("expected_completions", "DOUBLE"), ("cpoe", "DOUBLE")],
-    "rpt_receiver_separation": [("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
-                                ("targets", "BIGINT"), ("mean_separation_arrival_yd", "DOUBLE"),
-                                ("catch_rate_over_expected", "DOUBLE")],
-    "rpt_db_closing": [("nfl_id", "BIGINT"), ("display_name", "VARCHAR"), ("trajectories", "BIGINT"),
-                       ("mean_closing_score", "DOUBLE")],
-    "rpt_qb_decisions": [("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"), ("attempts", "BIGINT"),
-                         ("best_option_share", "DOUBLE"), ("mean_cp_given_up", "DOUBLE")],
-    "fct_target_options": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("receiver_nfl_id", "BIGINT"),
-                           ("is_actual_target", "BOOLEAN"), ("completion_probability", "DOUBLE"),
-                           ("predicted_separation_yd", "DOUBLE"), ("air_distance_yd", "DOUBLE")],
+    "rpt_qb_cpoe": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
+                    ("attempts", "BIGINT"), ("completions", "BIGINT"), ("completion_rate", "DOUBLE"),
+                    ("expected_completion_rate", "DOUBLE"), ("cpoe_pct", "DOUBLE")],
+    "rpt_receiver_separation": [("dataset", "VARCHAR"), ("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
+                                ("position", "VARCHAR"), ("targets", "BIGINT"), ("catches", "BIGINT"),
+                                ("catch_rate", "DOUBLE"), ("expected_catch_rate", "DOUBLE"),
+                                ("catch_rate_over_expected_pct", "DOUBLE"), ("mean_separation_arrival_yd", "DOUBLE")],
+    "rpt_db_closing_leaderboard": [("dataset", "VARCHAR"), ("nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
+                                   ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
+                                   ("mean_ghost_score", "DOUBLE"), ("closing_vs_ghost", "DOUBLE"),
+                                   ("mean_effort", "DOUBLE"), ("closing_rank", "BIGINT")],
+    "rpt_qb_decisions": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
+                         ("attempts", "BIGINT"), ("best_option_share", "DOUBLE"), ("mean_chosen_cp", "DOUBLE"),
+                         ("mean_best_cp", "DOUBLE"), ("cp_given_up", "DOUBLE"), ("mean_options", "DOUBLE"),
+                         ("mean_defender_closing_score", "DOUBLE")],
+    "fct_target_options": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("dataset", "VARCHAR"),
+                           ("passer_nfl_id", "BIGINT"), ("receiver_nfl_id", "BIGINT"),
+                           ("receiver_position_group", "VARCHAR"), ("is_actual_target", "BOOLEAN"),
+                           ("is_best_option", "BOOLEAN"), ("option_rank", "BIGINT"),
+                           ("completion_probability", "DOUBLE"), ("cp_below_best", "DOUBLE"),
+                           ("predicted_separation_yd", "DOUBLE"), ("air_distance_yd", "DOUBLE"),
+                           ("flight_time_s", "DOUBLE")],
     "rpt_model_metrics": [("model", "VARCHAR"), ("version", "VARCHAR"), ("dataset", "VARCHAR"),
-                          ("split", "VARCHAR"), ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT")],
+                          ("split", "VARCHAR"), ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT"),
+                          ("horizon_step", "BIGINT")],
     "rpt_completion_calibration": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("bin", "BIGINT"),
                                    ("mean_predicted", "DOUBLE"), ("observed_rate", "DOUBLE"), ("n", "BIGINT")],
-    "rpt_ghosting_metrics": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("horizon_step", "BIGINT"),
-                             ("rmse_yd", "DOUBLE"), ("ade_yd", "DOUBLE"), ("n", "BIGINT")],
+    "rpt_ghosting_metrics": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("split", "VARCHAR"),
+                             ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT"), ("horizon_step", "BIGINT")],
     "fct_tracking": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"), ("frame_id", "BIGINT"),
                      ("club", "VARCHAR"), ("is_ball", "BOOLEAN"), ("is_offense", "BOOLEAN"),
                      ("position_group", "VARCHAR"), ("display_name", "VARCHAR"), ("x_std", "DOUBLE"),
@@ -66,7 +77,22 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
                          ("clean_rows", "BIGINT"), ("quarantined_rows", "BIGINT"), ("missing_frames", "HUGEINT"),
                          ("is_play_quarantined", "BOOLEAN")],
     "fct_ghost_trajectories": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"),
-                               ("frame_id", "BIGINT"), ("x_pred", "DOUBLE"), ("y_pred", "DOUBLE")],
+                               ("split", "VARCHAR"), ("frame_id", "BIGINT"), ("horizon_step", "BIGINT"),
+                               ("x_pred_std", "DOUBLE"), ("y_pred_std", "DOUBLE"), ("x_true_std", "DOUBLE"),
+                               ("y_true_std", "DOUBLE"), ("error_yd", "DOUBLE")],
+}
+
+# One select box for "which play" (game_id and play_id as one label): two cascading first-item selects race
+# in Superset (the Play box can pick a play of another game before the Game box has applied).
+GAME_PLAY = ("game_play", "VARCHAR", "cast(game_id as varchar) || ' / ' || cast(play_id as varchar)")
+
+# Display-only columns computed by Superset from one mart column (a label, never a number): the tracking
+# rows of the ball carry no club, and a chart legend would show "<NULL>" for it.
+CALCULATED: dict[str, list[tuple[str, str, str]]] = {
+    "fct_tracking": [("team", "VARCHAR", "coalesce(club, 'ball')"), GAME_PLAY],
+    "fct_ghost_trajectories": [GAME_PLAY],
+    # defenders of the real BDB 2026 tracks are not in dim_players: no name, so label them by id
+    "rpt_db_closing_leaderboard": [("player", "VARCHAR", "coalesce(display_name, 'nfl_id ' || nfl_id)")],
 }
 
 
@@ -86,8 +112,9 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
                      "extra": {}, "warning_text": None}],
         "columns": [{"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True,
                      "type": _generic(dtype), "advanced_data_type": None, "groupby": True, "filterable": True,
-                     "expression": None, "description": None, "python_date_format": None, "extra": {}}
-                    for name, dtype in columns],
+                     "expression": expression, "description": None, "python_date_format": None, "extra": {}}
+                    for name, dtype, expression in [(n, t, None) for n, t in columns]
+                    + CALCULATED.get(table, [])],
         "version": "1.0.0", "database_uuid": _uuid("database", DB_FILE),
     }
 
@@ -99,10 +126,27 @@ def metric(column: str, aggregate: str = "MAX", label: str | None = None) -> dic
             "optionName": f"metric_{aggregate}_{column}".lower()}
 
 
+def where(column: str, operator: str, value=None) -> dict:
+    """A simple adhoc WHERE filter (no SQL): `==` with a value, or `IS FALSE` / `IS NOT NULL` / `IS NULL`."""
+    op_id = {"==": "EQUALS", "IN": "IN", "LIKE": "LIKE", "IS FALSE": "IS_FALSE", "IS TRUE": "IS_TRUE",
+             "IS NULL": "IS_NULL", "IS NOT NULL": "IS_NOT_NULL"}[operator]
+    return {"expressionType": "SIMPLE", "clause": "WHERE", "subject": column, "operator": operator,
+            "operatorId": op_id, "comparator": value, "isExtra": False, "isNew": False,
+            "filterOptionName": "filter_" + _uuid("filter", f"{column} {operator} {value}")[:8]}
+
+
 def is_false(column: str) -> dict:
-    return {"expressionType": "SIMPLE", "clause": "WHERE", "subject": column, "operator": "IS FALSE",
-            "operatorId": "IS_FALSE", "comparator": None, "isExtra": False, "isNew": False,
-            "filterOptionName": f"filter_{column}_is_false"}
+    return where(column, "IS FALSE")
+
+
+def _query_filters(filters) -> list[dict]:
+    out = []
+    for f in filters:
+        q = {"col": f["subject"], "op": f["operator"]}
+        if f.get("comparator") is not None:
+            q["val"] = f["comparator"]
+        out.append(q)
+    return out
 
 
 @dataclass
@@ -129,50 +173,63 @@ def _query(columns=(), metrics=(), orderby=(), row_limit=1000, filters=()) -> di
 
 
 def table_chart(key, title, table, columns, sort, ascending=False, row_limit=500, formats=None,
-                description="") -> Chart:
+                filters=(), page_length=10, description="") -> Chart:
+    """A raw-rows table, sortable by any column in the browser, with search. `sort` is a column or a list of
+    (column, ascending) pairs for the initial order."""
+    order = [(sort, ascending)] if isinstance(sort, str) else list(sort)
     params = {"viz_type": "table", "query_mode": "raw", "groupby": [], "metrics": [], "all_columns": columns,
-              "percent_metrics": [], "adhoc_filters": [], "order_by_cols": [json.dumps([sort, ascending])],
-              "row_limit": row_limit, "server_page_length": 10, "order_desc": True,
+              "percent_metrics": [], "adhoc_filters": list(filters),
+              "order_by_cols": [json.dumps([c, asc]) for c, asc in order],
+              "row_limit": row_limit, "server_page_length": page_length, "order_desc": True,
               "table_timestamp_format": "smart_date", "show_cell_bars": True, "color_pn": True,
               "include_search": True, "allow_render_html": False,
-              "column_config": {**{c: {"showCellBars": False} for c in columns if c.endswith("_id")},
+              "column_config": {**{c: {"showCellBars": False} for c in columns
+                                   if c.endswith("_id") or c in ("closing_rank", "option_rank")},
                                 **{c: {"d3NumberFormat": f} for c, f in (formats or {}).items()}},
               "conditional_formatting": []}
     return Chart(key, title, table, "table", params,
-                 _query(columns=columns, orderby=[[sort, ascending]], row_limit=row_limit), description)
+                 _query(columns=columns, orderby=[[c, asc] for c, asc in order], row_limit=row_limit,
+                        filters=_query_filters(filters)), description)
 
 
-def bar_chart(key, title, table, x, value, label, row_limit=25, y_format="SMART_NUMBER", description="") -> Chart:
+def bar_chart(key, title, table, x, value, label, row_limit=25, y_format="SMART_NUMBER", ascending=False,
+              series=(), filters=(), x_title="", rotate=45, description="") -> Chart:
+    """Bars of one mart value per x (MAX of a one-row-per-entity column: no aggregation of its own),
+    sorted by the value (or by x when there are series)."""
     m = metric(value, "MAX", label)
-    params = {"viz_type": "echarts_timeseries_bar", "x_axis": x, "metrics": [m], "groupby": [],
-              "adhoc_filters": [], "row_limit": row_limit, "order_desc": True, "x_axis_sort": label,
-              "x_axis_sort_asc": False, "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
-              "orientation": "vertical", "show_legend": False, "show_value": False, "rich_tooltip": True,
-              "y_axis_format": y_format, "xAxisLabelRotation": 45, "truncate_metric": True,
+    params = {"viz_type": "echarts_timeseries_bar", "x_axis": x, "metrics": [m], "groupby": list(series),
+              "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": True,
+              "x_axis_sort": x if series else label, "x_axis_sort_asc": True if series else ascending,
+              "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
+              "orientation": "vertical", "show_legend": bool(series), "legendType": "scroll",
+              "legendOrientation": "top", "show_value": False, "rich_tooltip": True,
+              "y_axis_format": y_format, "xAxisLabelRotation": rotate, "truncate_metric": True,
               "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
-              "x_axis_title": "", "y_axis_title": label, "y_axis_title_margin": 40,
-              "y_axis_title_position": "Left", "zoomable": False}
+              "x_axis_title": x_title, "x_axis_title_margin": 30 if x_title else 15, "y_axis_title": label,
+              "y_axis_title_margin": 50, "y_axis_title_position": "Left", "zoomable": False}
     return Chart(key, title, table, "echarts_timeseries_bar", params,
-                 _query(columns=[x], metrics=[m], orderby=[[m, False]], row_limit=row_limit), description)
+                 _query(columns=[x, *series], metrics=[m], orderby=[[m, ascending]], row_limit=row_limit,
+                        filters=_query_filters(filters)), description)
 
 
 def xy_chart(key, title, table, viz_type, x, y, series, filters=(), row_limit=10000, field=False,
-             x_title="", y_title="", y_format="SMART_NUMBER", description="") -> Chart:
-    m = metric(y, "MAX", y)
+             x_title="", y_title="", y_format="SMART_NUMBER", x_format="SMART_NUMBER", label=None,
+             description="") -> Chart:
+    m = metric(y, "MAX", label or y)
     params = {"viz_type": viz_type, "x_axis": x, "metrics": [m], "groupby": list(series),
               "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": True,
               "show_legend": True, "legendType": "scroll", "legendOrientation": "top", "rich_tooltip": False,
               "markerEnabled": viz_type.endswith("line"), "markerSize": 4 if viz_type.endswith("scatter") else 6,
               "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
               "x_axis_title": x_title, "x_axis_title_margin": 30, "y_axis_title": y_title,
-              "y_axis_title_margin": 40, "y_axis_title_position": "Left", "y_axis_format": y_format,
-              "zoomable": False, "truncate_metric": True}
+              "y_axis_title_margin": 50, "y_axis_title_position": "Left", "y_axis_format": y_format,
+              "x_axis_number_format": x_format, "zoomable": False, "truncate_metric": True}
     if field:
+        # the field (120 x 53.3 yd); the y axis ends at 60 so its top label does not sit on the "50" tick
         params.update(truncateXAxis=True, xAxisBounds=FIELD["x"], truncateYAxis=True, y_axis_bounds=FIELD["y"])
-    qfilters = [{"col": f["subject"], "op": f["operator"]} for f in filters]
     return Chart(key, title, table, viz_type, params,
                  _query(columns=[x, *series], metrics=[m], orderby=[[m, False]], row_limit=row_limit,
-                        filters=qfilters), description)
+                        filters=_query_filters(filters)), description)
 
 
 def chart_yaml(chart: Chart) -> dict:
@@ -265,53 +322,86 @@ YD = ".2f"
 
 
 def build_specs() -> tuple[list[Chart], list[Dashboard]]:
+    test_split = where("split", "==", "test")
     charts = [
-        # 1. Leaderboards
+        # 1. Leaderboards (one row per player in each rpt_ mart; the bars show the mart's value as it is)
         table_chart("qb_cpoe_table", "QB completion % over expected", "rpt_qb_cpoe",
-                    ["passer_name", "attempts", "completions", "expected_completions", "cpoe"], "cpoe",
-                    formats={"cpoe": PCT, "expected_completions": ".1f"},
-                    description="marts.rpt_qb_cpoe: completions minus the completion model's expectation"),
-        bar_chart("qb_cpoe_bar", "CPOE by passer", "rpt_qb_cpoe", "passer_name", "cpoe", "cpoe", y_format=PCT),
+                    ["passer_name", "dataset", "attempts", "completions", "completion_rate",
+                     "expected_completion_rate", "cpoe_pct"], "cpoe_pct",
+                    formats={"completion_rate": PCT, "expected_completion_rate": PCT, "cpoe_pct": "+.1f"},
+                    description="marts.rpt_qb_cpoe: completion % minus the completion model's expected %, "
+                                "in percentage points"),
+        bar_chart("qb_cpoe_bar", "CPOE by passer (percentage points)", "rpt_qb_cpoe", "passer_name", "cpoe_pct",
+                  "CPOE (pp)", y_format="+.1f"),
         table_chart("receiver_separation_table", "Receiver separation at arrival", "rpt_receiver_separation",
-                    ["receiver_name", "targets", "mean_separation_arrival_yd", "catch_rate_over_expected"],
+                    ["receiver_name", "position", "dataset", "targets", "catches", "mean_separation_arrival_yd",
+                     "catch_rate", "expected_catch_rate", "catch_rate_over_expected_pct"],
                     "mean_separation_arrival_yd",
-                    formats={"mean_separation_arrival_yd": YD, "catch_rate_over_expected": PCT}),
-        bar_chart("receiver_separation_bar", "Mean separation at arrival (yd)", "rpt_receiver_separation",
-                  "receiver_name", "mean_separation_arrival_yd", "mean_separation_arrival_yd", y_format=YD),
-        table_chart("db_closing_table", "Defensive backs: closing on the ball", "rpt_db_closing",
-                    ["display_name", "trajectories", "mean_closing_score"], "mean_closing_score",
-                    formats={"mean_closing_score": YD}),
-        bar_chart("db_closing_bar", "Mean closing score", "rpt_db_closing", "display_name",
-                  "mean_closing_score", "mean_closing_score", y_format=YD),
+                    formats={"mean_separation_arrival_yd": YD, "catch_rate": PCT, "expected_catch_rate": PCT,
+                             "catch_rate_over_expected_pct": "+.1f"}),
+        bar_chart("receiver_separation_bar", "Mean separation from the nearest defender at arrival (yd)",
+                  "rpt_receiver_separation", "receiver_name", "mean_separation_arrival_yd", "separation (yd)",
+                  y_format=YD),
+        table_chart("db_closing_table", "Defensive backs: closing on the target (lower = closes faster)",
+                    "rpt_db_closing_leaderboard",
+                    ["closing_rank", "player", "position", "dataset", "trajectories", "mean_score",
+                     "mean_ghost_score", "closing_vs_ghost", "mean_effort"], "closing_rank", ascending=True,
+                    formats={"mean_score": YD, "mean_ghost_score": YD, "closing_vs_ghost": "+.2f",
+                             "mean_effort": YD},
+                    description="marts.rpt_db_closing_leaderboard: mean closing score on real trajectories, "
+                                "the ghost's on the same plays, and the difference (< 0: closed better)"),
+        bar_chart("db_closing_bar", "Mean closing score by defender (lower = better)", "rpt_db_closing_leaderboard",
+                  "player", "mean_score", "closing score", y_format=YD, ascending=True),
         # 2. QB decision-making
-        table_chart("qb_decisions_table", "QB decisions: best option thrown to", "rpt_qb_decisions",
-                    ["passer_name", "attempts", "best_option_share", "mean_cp_given_up"], "best_option_share",
-                    formats={"best_option_share": PCT, "mean_cp_given_up": PCT}),
-        bar_chart("qb_best_option_bar", "Share of throws to the best option", "rpt_qb_decisions", "passer_name",
-                  "best_option_share", "best_option_share", y_format=PCT),
-        xy_chart("target_options_scatter", "Options: separation vs completion probability",
+        table_chart("qb_decisions_table", "QB decisions: best option thrown to, completion probability given up",
+                    "rpt_qb_decisions",
+                    ["display_name", "dataset", "attempts", "best_option_share", "mean_chosen_cp", "mean_best_cp",
+                     "cp_given_up", "mean_options", "mean_defender_closing_score"], "best_option_share",
+                    formats={"best_option_share": PCT, "mean_chosen_cp": PCT, "mean_best_cp": PCT,
+                             "cp_given_up": PCT, "mean_options": ".1f", "mean_defender_closing_score": YD}),
+        bar_chart("qb_best_option_bar", "Share of throws to the best option", "rpt_qb_decisions", "display_name",
+                  "best_option_share", "best-option share", y_format=PCT, rotate=0),
+        bar_chart("qb_cp_given_up_bar", "Completion probability given up per throw (lower = better)",
+                  "rpt_qb_decisions", "display_name", "cp_given_up", "CP given up", y_format=PCT, ascending=True,
+                  rotate=0),
+        xy_chart("target_options_scatter", "Options: predicted separation vs completion probability",
                  "fct_target_options", "echarts_timeseries_scatter", "predicted_separation_yd",
-                 "completion_probability", ["is_actual_target"], x_title="predicted separation (yd)",
-                 y_title="completion probability", y_format=PCT),
+                 "completion_probability", ["is_actual_target"], x_title="predicted separation at arrival (yd)",
+                 y_title="completion probability", y_format=PCT, label="completion probability"),
         table_chart("target_options_table", "Per-pass options (drill down with the Game / Play filters)",
                     "fct_target_options",
-                    ["game_id", "play_id", "receiver_nfl_id", "is_actual_target", "completion_probability",
-                     "predicted_separation_yd", "air_distance_yd"], "completion_probability", row_limit=2000,
-                    formats={"completion_probability": PCT, "predicted_separation_yd": YD,
-                             "air_distance_yd": ".1f"}),
+                    ["game_id", "play_id", "passer_nfl_id", "receiver_nfl_id", "receiver_position_group",
+                     "option_rank", "is_actual_target", "is_best_option", "completion_probability", "cp_below_best",
+                     "predicted_separation_yd", "air_distance_yd", "flight_time_s"],
+                    [("game_id", True), ("play_id", True), ("option_rank", True)], row_limit=5000,
+                    formats={"completion_probability": PCT, "cp_below_best": PCT, "predicted_separation_yd": YD,
+                             "air_distance_yd": ".1f", "flight_time_s": ".2f"}),
         # 3. Model quality
-        table_chart("model_metrics_table", "Model metrics (per model, dataset, split)", "rpt_model_metrics",
-                    ["model", "version", "dataset", "split", "metric", "value", "n"], "model", ascending=True,
-                    formats={"value": ".4f"}),
+        bar_chart("completion_vs_baseline", "Completion model vs air-distance baseline (held-out CV folds)",
+                  "rpt_model_metrics", "metric", "value", "value", series=["model", "dataset"], y_format=".3f",
+                  rotate=0, filters=[where("model", "LIKE", "completion%"), where("split", "==", "cv_heldout"),
+                           where("metric", "IN", ["log_loss", "brier", "auc", "ece"])]),
+        bar_chart("ghosting_vs_baselines", "Ghosting model vs constant velocity / acceleration (test, yd)",
+                  "rpt_model_metrics", "metric", "value", "value (yd)", series=["model", "dataset"], y_format=YD,
+                  rotate=0,
+                  filters=[test_split, where("horizon_step", "IS NULL"),
+                           where("metric", "IN", ["rmse_yd", "ade_yd", "fde_yd"])]),
         xy_chart("completion_calibration", "Completion model calibration", "rpt_completion_calibration",
                  "echarts_timeseries_line", "mean_predicted", "observed_rate", ["model", "dataset"],
-                 x_title="mean predicted probability", y_title="observed completion rate", y_format=PCT),
-        xy_chart("ghosting_rmse", "Ghosting RMSE by horizon (yd)", "rpt_ghosting_metrics",
-                 "echarts_timeseries_line", "horizon_step", "rmse_yd", ["model", "dataset"],
-                 x_title="frames ahead", y_title="RMSE (yd)", y_format=YD),
-        xy_chart("ghosting_ade", "Ghosting ADE by horizon (yd)", "rpt_ghosting_metrics",
-                 "echarts_timeseries_line", "horizon_step", "ade_yd", ["model", "dataset"],
-                 x_title="frames ahead", y_title="ADE (yd)", y_format=YD),
+                 x_title="mean predicted probability", y_title="observed completion rate", y_format=PCT,
+                 x_format=".0%", label="observed rate"),
+        xy_chart("ghosting_rmse", "Ghosting RMSE by horizon (test, yd)", "rpt_ghosting_metrics",
+                 "echarts_timeseries_line", "horizon_step", "value", ["model", "dataset"],
+                 filters=[test_split, where("metric", "LIKE", "rmse_yd_step_%")],
+                 x_title="frames after the throw (10 Hz)", y_title="RMSE (yd)", y_format=YD, label="RMSE (yd)"),
+        xy_chart("ghosting_ade", "Ghosting ADE by horizon (test, yd)", "rpt_ghosting_metrics",
+                 "echarts_timeseries_line", "horizon_step", "value", ["model", "dataset"],
+                 filters=[test_split, where("metric", "LIKE", "ade_yd_step_%")],
+                 x_title="frames after the throw (10 Hz)", y_title="ADE (yd)", y_format=YD, label="ADE (yd)"),
+        table_chart("model_metrics_table", "Model metrics (per model, dataset, split)", "rpt_model_metrics",
+                    ["model", "version", "dataset", "split", "metric", "horizon_step", "value", "n"],
+                    [("model", True), ("dataset", True), ("split", True), ("metric", True)], row_limit=5000,
+                    formats={"value": ".4f"}),
         table_chart("row_accounting_table", "Data quality: raw = clean + quarantined, per file",
                     "rpt_row_accounting", ["source_file", "vintage", "entity", "raw_rows", "clean_rows",
                                            "quarantined_rows", "is_balanced"], "raw_rows"),
@@ -320,44 +410,48 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                      "is_play_quarantined"], "quarantined_rows", row_limit=200),
         # 4. Play explorer
         xy_chart("play_all_players", "Play: every player and the ball", "fct_tracking",
-                 "echarts_timeseries_scatter", "x_std", "y_std", ["club"], field=True,
-                 x_title="x (yd, offence moves to +x)", y_title="y (yd)"),
-        xy_chart("play_real_defenders", "Real defenders", "fct_tracking", "echarts_timeseries_scatter",
-                 "x_std", "y_std", ["display_name"], filters=[is_false("is_offense")], field=True,
-                 x_title="x (yd)", y_title="y (yd)"),
-        xy_chart("play_ghost_defenders", "Ghosted defenders (model)", "fct_ghost_trajectories",
-                 "echarts_timeseries_scatter", "x_pred", "y_pred", ["nfl_id"], field=True,
-                 x_title="x (yd)", y_title="y (yd)"),
+                 "echarts_timeseries_scatter", "x_std", "y_std", ["team"], field=True,
+                 x_title="x (yd, offence moves to +x)", y_title="y (yd)", label="y (yd)"),
+        xy_chart("play_real_defenders", "Real defenders after the throw", "fct_ghost_trajectories",
+                 "echarts_timeseries_scatter", "x_true_std", "y_true_std", ["nfl_id"], field=True,
+                 x_title="x (yd)", y_title="y (yd)", label="y (yd)"),
+        xy_chart("play_ghost_defenders", "Ghosted defenders (model), same frames", "fct_ghost_trajectories",
+                 "echarts_timeseries_scatter", "x_pred_std", "y_pred_std", ["nfl_id"], field=True,
+                 x_title="x (yd)", y_title="y (yd)", label="y (yd)"),
     ]
     for i, chart in enumerate(charts, 1):
         chart.chart_id = i
     play = ["play_all_players", "play_real_defenders", "play_ghost_defenders"]
+    options = ["target_options_scatter", "target_options_table"]
     dashboards = [
         Dashboard("leaderboards", "NGS leaderboards",
-                  [[("qb_cpoe_table", 6), ("qb_cpoe_bar", 6)],
-                   [("receiver_separation_table", 6), ("receiver_separation_bar", 6)],
-                   [("db_closing_table", 6), ("db_closing_bar", 6)]],
-                  description="Passers, receivers and defensive backs ranked by the rpt_ marts"),
+                  [[("qb_cpoe_table", 7), ("qb_cpoe_bar", 5)],
+                   [("receiver_separation_table", 7), ("receiver_separation_bar", 5)],
+                   [("db_closing_table", 7), ("db_closing_bar", 5)]],
+                  filters=[Filter("Dataset", "rpt_db_closing_leaderboard", "dataset")],
+                  description="Passers, receivers and defensive backs ranked by the rpt_ marts (real and simulated "
+                              "data apart; the marts carry no season, week or team)"),
         Dashboard("qb-decisions", "QB decision-making",
-                  [[("qb_decisions_table", 6), ("qb_best_option_bar", 6)],
+                  [[("qb_decisions_table", 12)],
+                   [("qb_best_option_bar", 6), ("qb_cp_given_up_bar", 6)],
                    [("target_options_scatter", 5), ("target_options_table", 7)]],
-                  filters=[Filter("Game", "fct_target_options", "game_id",
-                                  applies_to=["target_options_scatter", "target_options_table"]),
-                           Filter("Play", "fct_target_options", "play_id", parent="Game",
-                                  applies_to=["target_options_scatter", "target_options_table"])],
-                  description="How often each passer threw to his best option, and the options on every pass"),
+                  filters=[Filter("Game", "fct_target_options", "game_id", applies_to=options),
+                           Filter("Play", "fct_target_options", "play_id", parent="Game", applies_to=options)],
+                  description="How often each passer threw to his best option, the completion probability he gave "
+                              "up, and the options on every pass"),
         Dashboard("model-quality", "Model and data quality",
-                  [[("model_metrics_table", 12)],
+                  [[("completion_vs_baseline", 6), ("ghosting_vs_baselines", 6)],
                    [("completion_calibration", 4), ("ghosting_rmse", 4), ("ghosting_ade", 4)],
+                   [("model_metrics_table", 12)],
                    [("row_accounting_table", 6), ("play_quality_table", 6)]],
                   description="How well the models do against baselines, and what the quality rules removed"),
         Dashboard("play-explorer", "Play explorer: real and ghosted defenders",
                   [[("play_all_players", 12)], [("play_real_defenders", 6), ("play_ghost_defenders", 6)]],
-                  filters=[Filter("Game", "fct_tracking", "game_id", first_item=True, applies_to=play),
-                           Filter("Play", "fct_tracking", "play_id", first_item=True, parent="Game",
-                                  applies_to=play)],
-                  description="One play on the field: every player and the ball, real defenders beside the "
-                              "ghosting model's",
+                  filters=[Filter("Game", "fct_ghost_trajectories", "game_id", applies_to=play),
+                           Filter("Play (game / play)", "fct_ghost_trajectories", "game_play", first_item=True,
+                                  parent="Game", applies_to=play)],
+                  description="One pass play on the field: every player and the ball, and the defenders after "
+                              "the throw, real beside the ghosting model's",
                   height=60),
     ]
     return charts, dashboards
