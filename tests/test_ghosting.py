@@ -234,3 +234,20 @@ def test_ghost_eval_on_real_week(tmp_path, monkeypatch, capsys):
     # even a model trained for seconds on two weeks beats constant velocity on a held-out week
     assert out["model"]["rmse"] < out["constant_velocity"]["rmse"]
     assert out["constant_acceleration"]["rmse"] < out["constant_velocity"]["rmse"]
+
+
+def test_training_on_the_same_inputs_reuses_the_stored_model(tmp_path, monkeypatch):
+    from ngs.ghosting.model import GhostConfig
+    from ngs.ghosting.train import train_pipeline
+
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path))
+    tracks = data.normalise_tracks(synthetic_tracks())
+    tracks["split"] = data.assign_split(tracks).to_numpy()
+    cfg = GhostConfig(max_epochs=2, hidden=16, layers=1)
+    first, _ = train_pipeline(tracks, None, cfg, log=None, screen=False)
+    again, _ = train_pipeline(tracks, None, cfg, log=None, screen=False)
+    assert again.version == first.version and again.path is not None  # loaded, not retrained
+    assert again.metrics["input_key"] == first.metrics["input_key"]
+    changed, _ = train_pipeline(tracks, None, GhostConfig(max_epochs=3, hidden=16, layers=1), log=None,
+                                screen=False)
+    assert changed.metrics["input_key"] != first.metrics["input_key"]

@@ -9,6 +9,7 @@ game hash (test never used for training).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -19,7 +20,7 @@ import pandas as pd
 from ngs.ghosting import data
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
 from ngs.ghosting.features import screen_features
-from ngs.ghosting.model import GhostConfig, GhostModel, train
+from ngs.ghosting.model import GhostConfig, GhostModel, artifacts_root, data_fingerprint, load, train
 
 
 def prepare_training_windows(real: pd.DataFrame | None, sim: pd.DataFrame | None, history: int, horizon: int,
@@ -53,6 +54,34 @@ def prepare_training_windows(real: pd.DataFrame | None, sim: pd.DataFrame | None
             _pad(cat(parts_vf), k) if parts_vf else None, roles)
 
 
+def training_input_key(config: GhostConfig, tr: data.Windows, va: data.Windows, screen_sample: int | None) -> str:
+    """Identity of a training run's inputs (configuration before screening, windows, screening sample)."""
+    import hashlib
+
+    text = json.dumps([config.to_json(), data_fingerprint(tr), data_fingerprint(va), screen_sample])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def find_trained(input_key: str) -> GhostModel | None:
+    """The stored artefact trained on exactly these inputs, if any (its config.json records the key)."""
+    root = artifacts_root()
+    if not root.exists():
+        return None
+    for d in sorted(root.iterdir()):
+        cfg_path = d / "config.json"
+        if not cfg_path.exists():
+            continue
+        try:
+            key = json.loads(cfg_path.read_text()).get("metrics", {}).get("input_key")
+        except (OSError, ValueError):
+            continue
+        if key == input_key:
+            model = load(version=d.name)
+            (root / "LATEST").write_text(model.version + "\n")
+            return model
+    return None
+
+
 def _pad(w: data.Windows, k: int) -> data.Windows:
     extra = k - w.others.shape[1]
     if extra <= 0:
@@ -76,11 +105,18 @@ def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, c
                    ) -> tuple[GhostModel, pd.DataFrame | None]:
     """Screen features (unless ``screen=False``, then ``config.features`` is used as given), train, score
     the validation first-windows, save the artefact. Returns (model, screening table or None)."""
-    config = config or GhostConfig()
+    config = copy.deepcopy(config) if config is not None else GhostConfig()  # training fills in features
     t0 = time.time()
     tr, va, vf, roles = prepare_training_windows(real, sim, config.history, config.horizon)
     if va is None or len(va) == 0:
         va = tr
+    # Same configuration and same training/validation windows -> same (deterministic) model: reuse it.
+    input_key = training_input_key(config, tr, va, screen_sample if screen else None)
+    cached = find_trained(input_key) if save else None
+    if cached is not None:
+        if log:
+            log(f"reusing {cached.version}: trained before on the same windows and configuration")
+        return cached, cached.screening
     if log:
         log(f"windows: train {len(tr)}, val {len(va)}, val first-windows {0 if vf is None else len(vf)}")
     screening = screen_features(tr, sample=screen_sample, seed=config.seed, min_share=config.min_share) \
@@ -89,6 +125,7 @@ def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, c
         log("selected features: " + ", ".join(screening.loc[screening["selected"], "feature"]))
     model = train(tr, va, config, screening=screening, roles=roles, log=log)
     model.metrics["total_seconds"] = round(time.time() - t0, 1)
+    model.metrics["input_key"] = input_key
     if vf is not None and len(vf):
         model.metrics["val_first_windows"] = score(model, vf)
     if save:
