@@ -8,7 +8,7 @@ ranked as (
         row_number() over (
             partition by nfl_id
             order by
-                case source when 'bdb_weekly' then 1 when 'bdb2019' then 2 when 'bdb2026' then 3 else 4 end,
+                {{ source_priority('source') }},
                 (height_in is not null)::int + (weight_lb is not null)::int + (position is not null)::int desc
         ) as source_rank
     from {{ ref('int_players_unioned') }}

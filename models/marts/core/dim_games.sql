@@ -10,7 +10,7 @@ from_files as (
     qualify row_number() over (
         partition by game_id
         order by
-            case source when 'bdb_weekly' then 1 when 'bdb2019' then 2 when 'bdb2026' then 3 else 4 end,
+            {{ source_priority('source') }},
             (home_club is not null)::int desc
     ) = 1
 ),

@@ -65,7 +65,7 @@ deduplicated as (
         partition by game_id, play_id
         order by
             has_tracking desc,
-            case source when 'bdb_weekly' then 1 when 'bdb2019' then 2 when 'bdb2026' then 3 else 4 end
+            {{ source_priority('source') }}
     ) = 1
 )
 
