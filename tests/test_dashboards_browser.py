@@ -147,6 +147,8 @@ _SETTLED_JS = """(n) => {
   return holders.every(h => !h.querySelector('[data-test="loading-indicator"]') &&
     (h.querySelector('canvas, svg, table') || h.querySelector('[data-test="empty-state"], [role="alert"]')));
 }"""
+_DRAWN_JS = """() => [...document.querySelectorAll('[data-test="dashboard-component-chart-holder"]')]
+  .filter(h => h.querySelector('canvas, table tbody tr')).length"""
 _PROBLEMS_JS = """() => [...document.querySelectorAll('[data-test="dashboard-component-chart-holder"]')]
   .map(h => ({title: (h.querySelector('[data-test="editable-title"]') || {}).innerText || '?',
               drawn: !!h.querySelector('canvas, table tbody tr'),
@@ -175,9 +177,12 @@ def test_dashboard_renders(superset, browser_page, slug):
         while len(data_responses) < n_charts and time.monotonic() < deadline:
             page.wait_for_timeout(250)
         page.wait_for_load_state("networkidle")
+        # settled again: a filter that loads its values late can re-render the grid after the first settle
+        page.wait_for_function(_SETTLED_JS, arg=n_charts, timeout=CHART_TIMEOUT_S * 1000, polling=250)
         page.wait_for_timeout(800)  # let ECharts finish its entry animation before the screenshot
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{slug}.png"), full_page=True)
+        drawn = page.evaluate(_DRAWN_JS)
         bad_http = [f"{r.status} {r.url}" for r in data_responses if r.status >= 400]
         empty = []
         for r in data_responses:
@@ -192,6 +197,7 @@ def test_dashboard_renders(superset, browser_page, slug):
     assert not bad_http, f"{slug}: chart data requests failed: {bad_http}"
     assert not empty, f"{slug}: chart queries returned no rows: {empty}"
     assert not problems, f"{slug}: charts with an error or no data: {problems}"
+    assert drawn >= n_charts, f"{slug}: {drawn} of {n_charts} charts drawn when the screenshot was taken"
 
 
 def test_screenshots_dir_is_ignored():

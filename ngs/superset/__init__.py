@@ -106,7 +106,9 @@ CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
 ROW_LIMIT = 50000
 SQLLAB_TIMEOUT = 120
 SUPERSET_WEBSERVER_TIMEOUT = 120
-FEATURE_FLAGS = {{"DASHBOARD_NATIVE_FILTERS": True}}
+# No virtualization: every chart of a (small) dashboard is drawn at once, also below the fold, so a
+# full-page screenshot or a print shows them all.
+FEATURE_FLAGS = {{"DASHBOARD_NATIVE_FILTERS": True, "DASHBOARD_VIRTUALIZATION": False}}
 # Local, single-user serving on 127.0.0.1.
 TALISMAN_ENABLED = False
 RATELIMIT_ENABLED = False

@@ -192,21 +192,25 @@ def table_chart(key, title, table, columns, sort, ascending=False, row_limit=500
                         filters=_query_filters(filters)), description)
 
 
-def bar_chart(key, title, table, x, value, label, row_limit=25, y_format="SMART_NUMBER", ascending=False,
-              series=(), filters=(), x_title="", rotate=45, description="") -> Chart:
+def bar_chart(key, title, table, x, value, label, row_limit=12, y_format="SMART_NUMBER", ascending=False,
+              series=(), filters=(), x_title="", rotate=45, horizontal=False, description="") -> Chart:
     """Bars of one mart value per x (MAX of a one-row-per-entity column: no aggregation of its own),
-    sorted by the value (or by x when there are series)."""
+    the `row_limit` best by the value (highest, or lowest with `ascending`), or by x when there are series.
+    `horizontal` puts the names on the vertical axis (readable for long names), the best at the top."""
     m = metric(value, "MAX", label)
+    # ECharts draws the first category of a horizontal bar chart at the bottom: sort the other way round
+    sort_asc = True if series else (not ascending if horizontal else ascending)
     params = {"viz_type": "echarts_timeseries_bar", "x_axis": x, "metrics": [m], "groupby": list(series),
-              "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": True,
-              "x_axis_sort": x if series else label, "x_axis_sort_asc": True if series else ascending,
+              "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": not ascending,
+              "x_axis_sort": x if series else label, "x_axis_sort_asc": sort_asc,
               "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
-              "orientation": "vertical", "show_legend": bool(series), "legendType": "scroll",
+              "orientation": "horizontal" if horizontal else "vertical", "show_legend": bool(series), "legendType": "scroll",
               "legendOrientation": "top", "show_value": False, "rich_tooltip": True,
-              "y_axis_format": y_format, "xAxisLabelRotation": rotate, "truncate_metric": True,
+              "y_axis_format": y_format, "xAxisLabelRotation": 0 if horizontal else rotate, "truncate_metric": True,
               "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
-              "x_axis_title": x_title, "x_axis_title_margin": 30 if x_title else 15, "y_axis_title": label,
-              "y_axis_title_margin": 50, "y_axis_title_position": "Left", "zoomable": False}
+              "x_axis_title": x_title, "x_axis_title_margin": 30 if x_title else 15,
+              "y_axis_title": "" if horizontal else label, "y_axis_title_margin": 50,
+              "y_axis_title_position": "Left", "zoomable": False}
     return Chart(key, title, table, "echarts_timeseries_bar", params,
                  _query(columns=[x, *series], metrics=[m], orderby=[[m, ascending]], row_limit=row_limit,
                         filters=_query_filters(filters)), description)
@@ -214,7 +218,7 @@ def bar_chart(key, title, table, x, value, label, row_limit=25, y_format="SMART_
 
 def xy_chart(key, title, table, viz_type, x, y, series, filters=(), row_limit=10000, field=False,
              x_title="", y_title="", y_format="SMART_NUMBER", x_format="SMART_NUMBER", label=None,
-             description="") -> Chart:
+             x_bounds=None, description="") -> Chart:
     m = metric(y, "MAX", label or y)
     params = {"viz_type": viz_type, "x_axis": x, "metrics": [m], "groupby": list(series),
               "adhoc_filters": list(filters), "row_limit": row_limit, "order_desc": True,
@@ -224,6 +228,8 @@ def xy_chart(key, title, table, viz_type, x, y, series, filters=(), row_limit=10
               "x_axis_title": x_title, "x_axis_title_margin": 30, "y_axis_title": y_title,
               "y_axis_title_margin": 50, "y_axis_title_position": "Left", "y_axis_format": y_format,
               "x_axis_number_format": x_format, "zoomable": False, "truncate_metric": True}
+    if x_bounds:
+        params.update(truncateXAxis=True, xAxisBounds=list(x_bounds))
     if field:
         # the field (120 x 53.3 yd); the y axis ends at 60 so its top label does not sit on the "50" tick
         params.update(truncateXAxis=True, xAxisBounds=FIELD["x"], truncateYAxis=True, y_axis_bounds=FIELD["y"])
@@ -326,53 +332,55 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
     charts = [
         # 1. Leaderboards (one row per player in each rpt_ mart; the bars show the mart's value as it is)
         table_chart("qb_cpoe_table", "QB completion % over expected", "rpt_qb_cpoe",
-                    ["passer_name", "dataset", "attempts", "completions", "completion_rate",
-                     "expected_completion_rate", "cpoe_pct"], "cpoe_pct",
+                    ["passer_name", "cpoe_pct", "attempts", "completion_rate", "expected_completion_rate",
+                     "completions", "dataset"], "cpoe_pct",
                     formats={"completion_rate": PCT, "expected_completion_rate": PCT, "cpoe_pct": "+.1f"},
                     description="marts.rpt_qb_cpoe: completion % minus the completion model's expected %, "
                                 "in percentage points"),
         bar_chart("qb_cpoe_bar", "CPOE by passer (percentage points)", "rpt_qb_cpoe", "passer_name", "cpoe_pct",
-                  "CPOE (pp)", y_format="+.1f"),
+                  "CPOE (pp)", y_format="+.1f", horizontal=True),
         table_chart("receiver_separation_table", "Receiver separation at arrival", "rpt_receiver_separation",
-                    ["receiver_name", "position", "dataset", "targets", "catches", "mean_separation_arrival_yd",
-                     "catch_rate", "expected_catch_rate", "catch_rate_over_expected_pct"],
+                    ["receiver_name", "mean_separation_arrival_yd", "targets", "catch_rate_over_expected_pct",
+                     "catch_rate", "expected_catch_rate", "catches", "position", "dataset"],
                     "mean_separation_arrival_yd",
                     formats={"mean_separation_arrival_yd": YD, "catch_rate": PCT, "expected_catch_rate": PCT,
                              "catch_rate_over_expected_pct": "+.1f"}),
         bar_chart("receiver_separation_bar", "Mean separation from the nearest defender at arrival (yd)",
                   "rpt_receiver_separation", "receiver_name", "mean_separation_arrival_yd", "separation (yd)",
-                  y_format=YD),
+                  y_format=YD, horizontal=True),
         table_chart("db_closing_table", "Defensive backs: closing on the target (lower = closes faster)",
                     "rpt_db_closing_leaderboard",
-                    ["closing_rank", "player", "position", "dataset", "trajectories", "mean_score",
-                     "mean_ghost_score", "closing_vs_ghost", "mean_effort"], "closing_rank", ascending=True,
+                    ["closing_rank", "player", "mean_score", "closing_vs_ghost", "trajectories", "mean_ghost_score",
+                     "mean_effort", "position", "dataset"], "closing_rank", ascending=True,
                     formats={"mean_score": YD, "mean_ghost_score": YD, "closing_vs_ghost": "+.2f",
                              "mean_effort": YD},
                     description="marts.rpt_db_closing_leaderboard: mean closing score on real trajectories, "
                                 "the ghost's on the same plays, and the difference (< 0: closed better)"),
         bar_chart("db_closing_bar", "Mean closing score by defender (lower = better)", "rpt_db_closing_leaderboard",
-                  "player", "mean_score", "closing score", y_format=YD, ascending=True),
+                  "player", "mean_score", "closing score", y_format=YD, ascending=True,
+                  horizontal=True),
         # 2. QB decision-making
         table_chart("qb_decisions_table", "QB decisions: best option thrown to, completion probability given up",
                     "rpt_qb_decisions",
-                    ["display_name", "dataset", "attempts", "best_option_share", "mean_chosen_cp", "mean_best_cp",
-                     "cp_given_up", "mean_options", "mean_defender_closing_score"], "best_option_share",
+                    ["display_name", "best_option_share", "cp_given_up", "attempts", "mean_chosen_cp", "mean_best_cp",
+                     "mean_options", "mean_defender_closing_score", "dataset"], "best_option_share",
                     formats={"best_option_share": PCT, "mean_chosen_cp": PCT, "mean_best_cp": PCT,
                              "cp_given_up": PCT, "mean_options": ".1f", "mean_defender_closing_score": YD}),
         bar_chart("qb_best_option_bar", "Share of throws to the best option", "rpt_qb_decisions", "display_name",
-                  "best_option_share", "best-option share", y_format=PCT, rotate=0),
+                  "best_option_share", "best-option share", y_format=PCT, horizontal=True),
         bar_chart("qb_cp_given_up_bar", "Completion probability given up per throw (lower = better)",
                   "rpt_qb_decisions", "display_name", "cp_given_up", "CP given up", y_format=PCT, ascending=True,
-                  rotate=0),
+                  horizontal=True),
         xy_chart("target_options_scatter", "Options: predicted separation vs completion probability",
                  "fct_target_options", "echarts_timeseries_scatter", "predicted_separation_yd",
                  "completion_probability", ["is_actual_target"], x_title="predicted separation at arrival (yd)",
-                 y_title="completion probability", y_format=PCT, label="completion probability"),
+                 y_title="completion probability", y_format=PCT, label="completion probability",
+                 x_format=".0f", x_bounds=(0, None)),
         table_chart("target_options_table", "Per-pass options (drill down with the Game / Play filters)",
                     "fct_target_options",
-                    ["game_id", "play_id", "passer_nfl_id", "receiver_nfl_id", "receiver_position_group",
-                     "option_rank", "is_actual_target", "is_best_option", "completion_probability", "cp_below_best",
-                     "predicted_separation_yd", "air_distance_yd", "flight_time_s"],
+                    ["game_id", "play_id", "option_rank", "receiver_nfl_id", "is_actual_target", "is_best_option",
+                     "completion_probability", "cp_below_best", "predicted_separation_yd", "air_distance_yd",
+                     "flight_time_s", "receiver_position_group", "passer_nfl_id"],
                     [("game_id", True), ("play_id", True), ("option_rank", True)], row_limit=5000,
                     formats={"completion_probability": PCT, "cp_below_best": PCT, "predicted_separation_yd": YD,
                              "air_distance_yd": ".1f", "flight_time_s": ".2f"}),
