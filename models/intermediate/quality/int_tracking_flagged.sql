@@ -1,4 +1,3 @@
--- depends_on: {{ ref('int_tracking_unioned') }}
 -- depends_on: {{ ref('stg_ingest__load_manifest') }}
 -- Every raw tracking row, once, with its kinematics and the quality rules it breaks
 -- (seeds/quality_rules.csv: names, thresholds, priorities). fct_tracking keeps the clean rows,
@@ -41,10 +40,22 @@ new_plays as (
 ),
 {%- endif %}
 
+files as (
+    -- each file's place in source_file order, as an integer: the window sorts on it, and the long path
+    -- stays out of the rows it buffers (a season is ~50M rows); joined back at the end
+    select source_file, row_number() over (order by source_file) as file_rank
+    from (select distinct source_file from {{ ref('int_tracking_unioned') }})
+),
+
 tracking as (
-    select * from {{ ref('int_tracking_standardised') }}
+    select
+        standardised.* exclude (source_file),
+        files.file_rank
+    from {{ ref('int_tracking_standardised') }} as standardised
+    inner join files
+        on standardised.source_file = files.source_file
     {%- if is_incremental() %}
-    where (game_id, play_id) in (select (game_id, play_id) from new_plays)
+    where (standardised.game_id, standardised.play_id) in (select (game_id, play_id) from new_plays)
     {%- endif %}
 ),
 
@@ -62,7 +73,7 @@ lagged as (
     from tracking
     window track as (
         partition by game_id, play_id, coalesce(nfl_id, -1)
-        order by frame_id, source, source_file, source_row
+        order by frame_id, source, file_rank, source_row
     )
 ),
 
@@ -148,7 +159,7 @@ play_shares as (
 
 select
     ruled.source,
-    ruled.source_file,
+    files.source_file,
     ruled.source_row,
     ruled.game_id,
     ruled.play_id,
@@ -217,3 +228,5 @@ from ruled
 inner join play_shares
     on ruled.game_id = play_shares.game_id
     and ruled.play_id = play_shares.play_id
+inner join files
+    on ruled.file_rank = files.file_rank

@@ -4,8 +4,12 @@
 {%- set outcome_events = "('pass_outcome_caught', 'pass_outcome_incomplete', 'pass_outcome_interception', 'pass_outcome_touchdown', 'pass_tipped')" %}
 with
 
-tracking as (
-    select * from {{ ref('fct_tracking') }}
+events as (
+    -- the few rows that carry an event or are BDB 2026 output frames: all that frames and arrivals read
+    -- (fct_tracking is read twice in all, here and in key_frames, never materialised whole)
+    select game_id, play_id, source, frame_id, event, frame_phase
+    from {{ ref('fct_tracking') }}
+    where event is not null or frame_phase = 'output'
 ),
 
 plays as (
@@ -21,7 +25,7 @@ frames as (
         min(frame_id) filter (where event in {{ throw_events }}) as throw_event_frame_id,
         min(frame_id) filter (where frame_phase = 'output') as first_output_frame_id,
         max(frame_id) filter (where frame_phase = 'output') as last_output_frame_id
-    from tracking
+    from events
     group by game_id, play_id
 ),
 
@@ -32,7 +36,7 @@ arrivals as (
         min(tracking.frame_id) filter (where tracking.event = 'pass_arrived') as arrived_frame_id,
         min(tracking.frame_id) filter (where tracking.event in {{ outcome_events }}) as outcome_frame_id
     from frames
-    inner join tracking
+    inner join events as tracking
         on frames.game_id = tracking.game_id
         and frames.play_id = tracking.play_id
         and tracking.frame_id > frames.throw_event_frame_id
@@ -65,9 +69,19 @@ passes as (
         or frames.first_output_frame_id is not null
 ),
 
+key_frames as (
+    -- every row at a pass's snap, throw or arrival frame: one scan of the tracking for all that follows
+    select tracking.*
+    from {{ ref('fct_tracking') }} as tracking
+    inner join passes
+        on tracking.game_id = passes.game_id
+        and tracking.play_id = passes.play_id
+        and tracking.frame_id in (passes.snap_frame_id, passes.throw_frame_id, passes.arrival_frame_id)
+),
+
 ball as (
     select game_id, play_id, frame_id, x_std, y_std
-    from tracking
+    from key_frames
     where is_ball
 ),
 
@@ -122,7 +136,7 @@ lone_qb_at_throw as (
         passes.play_id,
         min(tracking.nfl_id) as passer_nfl_id
     from passes
-    inner join tracking
+    inner join key_frames as tracking
         on passes.game_id = tracking.game_id
         and passes.play_id = tracking.play_id
         and passes.throw_frame_id = tracking.frame_id
@@ -143,7 +157,7 @@ nearest_at_throw as (
     inner join ball_at
         on passes.game_id = ball_at.game_id
         and passes.play_id = ball_at.play_id
-    inner join tracking
+    inner join key_frames as tracking
         on passes.game_id = tracking.game_id
         and passes.play_id = tracking.play_id
         and passes.throw_frame_id = tracking.frame_id
@@ -189,7 +203,7 @@ nearest_at_arrival as (
     inner join passers
         on passes.game_id = passers.game_id
         and passes.play_id = passers.play_id
-    inner join tracking
+    inner join key_frames as tracking
         on passes.game_id = tracking.game_id
         and passes.play_id = tracking.play_id
         and passes.arrival_frame_id = tracking.frame_id
