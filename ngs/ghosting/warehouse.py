@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ngs.ghosting import MODEL_NAME, closing, data
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
@@ -58,11 +59,19 @@ def real_tracks(dbt) -> pd.DataFrame | None:
 
 # ------------------------------------------------------------------------------------------- training
 def training_model(dbt, session, refs: dict) -> pd.DataFrame:
+    """Inside dbt's process, DuckDB and dbt's other threads share the two cores: OpenMP pools (scikit-learn's
+    gradient boosting, torch) that spin-wait for all cores run many times slower there (a 26 s training
+    took 314 s), so they are capped at one thread."""
+    with threadpool_limits(limits=int(os.environ.get('NGS_TRAIN_THREADS', '1'))):
+        return _training_model(dbt, session, refs)
+
+
+def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
     import torch
 
     from ngs.ghosting.train import train_pipeline
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get('NGS_TRAIN_THREADS', '1')))
     real = real_tracks(dbt)
     sim = warehouse_tracks(refs, session)
     cfg = GhostConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or GhostConfig.max_epochs))
