@@ -78,8 +78,25 @@ def _dbt_failure_summary(env: dict[str, str]) -> str:
     return head + ("\n" + "\n".join(failed[:20]) if failed else "")
 
 
+# Schemas the build creates. DuckDB names a database file's catalog after the file, and a catalog named like
+# a schema makes every reference to that schema ambiguous: `marts.duckdb` cannot hold schema `marts`.
+SCHEMAS = ("raw", "reference", "staging", "intermediate", "marts", "main")
+
+
 def _temp_path(warehouse: Path) -> Path:
+    # Same catalog name as the target (DuckDB takes it from the name up to its first dot): the views dbt
+    # creates name their catalog, and they must still resolve after the file is renamed into place.
     return warehouse.with_name(f".{warehouse.name}.building-{os.getpid()}")
+
+
+def check_warehouse_name(warehouse: Path) -> None:
+    catalog = warehouse.name.lstrip(".").split(".")[0]
+    if catalog.lower() in SCHEMAS:
+        raise BuildError(
+            f"{warehouse}: a warehouse file may not be named after one of its schemas ({', '.join(SCHEMAS)}): "
+            f"DuckDB would call its catalog '{catalog}' and every reference to schema {catalog} would be "
+            "ambiguous. Choose another name, e.g. ngs.duckdb."
+        )
 
 
 def _remove(path: Path) -> None:
@@ -98,6 +115,7 @@ def build(
     exclude: list[str] | None = None,
 ) -> BuildResult:
     warehouse = Path(warehouse).resolve()
+    check_warehouse_name(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -17,7 +17,6 @@ from conftest import require_shared_data
 from ngs.build import build
 from ngs.errors import BuildError, IngestError
 
-
 # The foundation only (staging, intermediate, core marts, their tests): the model domains have their own.
 FOUNDATION = "+path:models/marts/core"
 
@@ -188,3 +187,8 @@ def test_failed_dbt_test_leaves_previous_warehouse_untouched(sim_warehouse, tmp_
         build([bad], sim_warehouse, quiet=True, select=FOUNDATION)
     assert hashlib.sha256(sim_warehouse.read_bytes()).hexdigest() == before
     assert not list(sim_warehouse.parent.glob(f".{sim_warehouse.name}.building-*"))
+
+
+def test_warehouse_named_like_a_schema_is_refused(tmp_path):
+    with pytest.raises(BuildError, match="may not be named after one of its schemas"):
+        build([tmp_path], tmp_path / "marts.duckdb", quiet=True)
