@@ -37,10 +37,11 @@ def _uuid(kind: str, name: str) -> str:
 # ------------------------------------------------------------------------------------------ datasets
 # Contract columns per mart: (name, type). The check at load time compares them with the warehouse.
 DATASETS: dict[str, list[tuple[str, str]]] = {
-    "rpt_qb_cpoe": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
+    "rpt_qb_cpoe": [("dataset", "VARCHAR"), ("season", "INTEGER"), ("club", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
                     ("attempts", "BIGINT"), ("completions", "BIGINT"), ("completion_rate", "DOUBLE"),
                     ("expected_completion_rate", "DOUBLE"), ("cpoe_pct", "DOUBLE")],
-    "rpt_receiver_separation": [("dataset", "VARCHAR"), ("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
+    "rpt_receiver_separation": [("dataset", "VARCHAR"), ("season", "INTEGER"), ("club", "VARCHAR"),
+                                ("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
                                 ("position", "VARCHAR"), ("targets", "BIGINT"), ("catches", "BIGINT"),
                                 ("catch_rate", "DOUBLE"), ("expected_catch_rate", "DOUBLE"),
                                 ("catch_rate_over_expected_pct", "DOUBLE"), ("mean_separation_arrival_yd", "DOUBLE")],
@@ -333,7 +334,7 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
         # 1. Leaderboards (one row per player in each rpt_ mart; the bars show the mart's value as it is)
         table_chart("qb_cpoe_table", "QB completion % over expected", "rpt_qb_cpoe",
                     ["passer_name", "cpoe_pct", "attempts", "completion_rate", "expected_completion_rate",
-                     "completions", "dataset"], "cpoe_pct",
+                     "completions", "club", "season", "dataset"], "cpoe_pct",
                     formats={"completion_rate": PCT, "expected_completion_rate": PCT, "cpoe_pct": "+.1f"},
                     description="marts.rpt_qb_cpoe: completion % minus the completion model's expected %, "
                                 "in percentage points"),
@@ -341,7 +342,7 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                   "CPOE (pp)", y_format="+.1f", horizontal=True),
         table_chart("receiver_separation_table", "Receiver separation at arrival", "rpt_receiver_separation",
                     ["receiver_name", "mean_separation_arrival_yd", "targets", "catch_rate_over_expected_pct",
-                     "catch_rate", "expected_catch_rate", "catches", "position", "dataset"],
+                     "catch_rate", "expected_catch_rate", "catches", "position", "club", "season", "dataset"],
                     "mean_separation_arrival_yd",
                     formats={"mean_separation_arrival_yd": YD, "catch_rate": PCT, "expected_catch_rate": PCT,
                              "catch_rate_over_expected_pct": "+.1f"}),
@@ -431,14 +432,18 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
         chart.chart_id = i
     play = ["play_all_players", "play_real_defenders", "play_ghost_defenders"]
     options = ["target_options_scatter", "target_options_table"]
+    offence = ["qb_cpoe_table", "qb_cpoe_bar", "receiver_separation_table", "receiver_separation_bar"]
     dashboards = [
         Dashboard("leaderboards", "NGS leaderboards",
                   [[("qb_cpoe_table", 7), ("qb_cpoe_bar", 5)],
                    [("receiver_separation_table", 7), ("receiver_separation_bar", 5)],
                    [("db_closing_table", 7), ("db_closing_bar", 5)]],
-                  filters=[Filter("Dataset", "rpt_db_closing_leaderboard", "dataset")],
+                  filters=[Filter("Dataset", "rpt_db_closing_leaderboard", "dataset"),
+                           Filter("Season", "rpt_qb_cpoe", "season", applies_to=offence),
+                           Filter("Team", "rpt_qb_cpoe", "club", applies_to=offence)],
                   description="Passers, receivers and defensive backs ranked by the rpt_ marts (real and simulated "
-                              "data apart; the marts carry no season, week or team)"),
+                              "data apart). Passer and receiver rows are per season and team; the defensive "
+                              "backs' closing leaderboard is per player over all his scored trajectories"),
         Dashboard("qb-decisions", "QB decision-making",
                   [[("qb_decisions_table", 12)],
                    [("qb_best_option_bar", 6), ("qb_cp_given_up_bar", 6)],

@@ -1,11 +1,14 @@
 -- Completion percentage over expected per passer. Expected = the out-of-sample completion probability
 -- (held-out CV probability for passes the model trained on, the final model's otherwise), so a passer's
--- own passes never inflate his expectation. Real and simulated passes are ranked separately.
+-- own passes never inflate his expectation. One row per passer, season and team (so dashboards can filter
+-- by season and team); real and simulated passes are ranked separately.
 with
 
 scored as (
     select
         features.dataset,
+        plays.season,
+        plays.possession_club as club,
         features.passer_nfl_id,
         features.is_complete,
         probability.expected_completion_probability,
@@ -14,6 +17,9 @@ scored as (
     inner join {{ ref('fct_completion_probability') }} as probability
         on features.game_id = probability.game_id
         and features.play_id = probability.play_id
+    left join {{ ref('fct_plays') }} as plays
+        on features.game_id = plays.game_id
+        and features.play_id = plays.play_id
     where features.is_complete is not null
         and features.passer_nfl_id is not null
         and probability.expected_completion_probability is not null
@@ -22,18 +28,22 @@ scored as (
 passers as (
     select
         dataset,
+        season,
+        club,
         passer_nfl_id,
         count(*) as attempts,
         count(*) filter (where is_complete) as completions,
         sum(expected_completion_probability) as expected_completions,
         max(model_version) as model_version,
     from scored
-    group by dataset, passer_nfl_id
+    group by dataset, season, club, passer_nfl_id
     having count(*) >= {{ var('min_qb_attempts') }}
 )
 
 select
     passers.dataset::varchar as dataset,
+    passers.season::integer as season,
+    passers.club::varchar as club,
     passers.passer_nfl_id::bigint as passer_nfl_id,
     players.display_name::varchar as passer_name,
     passers.attempts::bigint as attempts,

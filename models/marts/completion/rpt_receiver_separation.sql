@@ -1,10 +1,13 @@
 -- Per targeted receiver: separation from the nearest defender when the ball arrives, and catch rate over
--- expected (same out-of-sample probability as rpt_qb_cpoe). Real and simulated targets separately.
+-- expected (same out-of-sample probability as rpt_qb_cpoe). One row per receiver, season and team;
+-- real and simulated targets separately.
 with
 
 scored as (
     select
         features.dataset,
+        plays.season,
+        plays.possession_club as club,
         features.target_nfl_id,
         features.is_complete,
         features.receiver_separation_arrival_yd,
@@ -14,6 +17,9 @@ scored as (
     inner join {{ ref('fct_completion_probability') }} as probability
         on features.game_id = probability.game_id
         and features.play_id = probability.play_id
+    left join {{ ref('fct_plays') }} as plays
+        on features.game_id = plays.game_id
+        and features.play_id = plays.play_id
     where features.is_complete is not null
         and probability.expected_completion_probability is not null
 ),
@@ -21,6 +27,8 @@ scored as (
 receivers as (
     select
         dataset,
+        season,
+        club,
         target_nfl_id,
         count(*) as targets,
         count(*) filter (where is_complete) as catches,
@@ -28,12 +36,14 @@ receivers as (
         avg(receiver_separation_arrival_yd) as mean_separation_arrival_yd,
         max(model_version) as model_version,
     from scored
-    group by dataset, target_nfl_id
+    group by dataset, season, club, target_nfl_id
     having count(*) >= {{ var('min_receiver_targets') }}
 )
 
 select
     receivers.dataset::varchar as dataset,
+    receivers.season::integer as season,
+    receivers.club::varchar as club,
     receivers.target_nfl_id::bigint as receiver_nfl_id,
     players.display_name::varchar as receiver_name,
     players.position::varchar as position,
