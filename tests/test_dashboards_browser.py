@@ -157,6 +157,16 @@ _PROBLEMS_JS = """() => [...document.querySelectorAll('[data-test="dashboard-com
   .filter(c => !c.drawn || c.message)"""
 
 
+def _wait_drawn(page, n_charts: int, timeout_s: float = 30) -> int:
+    """How many charts are drawn (a canvas or table rows), waiting up to timeout_s for all n_charts."""
+    deadline = time.monotonic() + timeout_s
+    drawn = page.evaluate(_DRAWN_JS)
+    while drawn < n_charts and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        drawn = page.evaluate(_DRAWN_JS)
+    return drawn
+
+
 @pytest.mark.parametrize("slug", DASHBOARDS)
 def test_dashboard_renders(superset, browser_page, slug):
     served, _ = superset
@@ -180,9 +190,11 @@ def test_dashboard_renders(superset, browser_page, slug):
         # settled again: a filter that loads its values late can re-render the grid after the first settle
         page.wait_for_function(_SETTLED_JS, arg=n_charts, timeout=CHART_TIMEOUT_S * 1000, polling=250)
         page.wait_for_timeout(800)  # let ECharts finish its entry animation before the screenshot
+        _wait_drawn(page, n_charts)
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{slug}.png"), full_page=True)
-        drawn = page.evaluate(_DRAWN_JS)
+        # a full-page screenshot resizes the viewport and Superset redraws every chart: wait for the redraw
+        drawn = _wait_drawn(page, n_charts)
         bad_http = [f"{r.status} {r.url}" for r in data_responses if r.status >= 400]
         empty = []
         for r in data_responses:
