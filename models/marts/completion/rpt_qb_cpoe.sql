@@ -5,24 +5,9 @@
 with
 
 scored as (
-    select
-        features.dataset,
-        plays.season,
-        plays.possession_club as club,
-        features.passer_nfl_id,
-        features.is_complete,
-        probability.expected_completion_probability,
-        probability.model_version,
-    from {{ ref('fct_pass_features') }} as features
-    inner join {{ ref('fct_completion_probability') }} as probability
-        on features.game_id = probability.game_id
-        and features.play_id = probability.play_id
-    left join {{ ref('fct_plays') }} as plays
-        on features.game_id = plays.game_id
-        and features.play_id = plays.play_id
-    where features.is_complete is not null
-        and features.passer_nfl_id is not null
-        and probability.expected_completion_probability is not null
+    select *
+    from {{ ref('int_pass_attempts_scored') }}
+    where passer_nfl_id is not null
 ),
 
 passers as (
