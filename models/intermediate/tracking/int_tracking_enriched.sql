@@ -40,17 +40,8 @@ enriched as (
             case tracking.team_side when 'home' then games.home_club when 'away' then games.visitor_club end
         ) as club,
         tracking.is_ball,
-        case
-            when tracking.is_ball then null
-            when tracking.is_offense is not null then tracking.is_offense
-            when plays.possession_club is not null
-                then coalesce(
-                    tracking.club,
-                    case tracking.team_side
-                        when 'home' then games.home_club when 'away' then games.visitor_club
-                    end
-                ) = plays.possession_club
-        end as is_offense,
+        tracking.is_offense as stated_is_offense,
+        plays.possession_club,
         coalesce(tracking.position, players.position) as position,
         coalesce(tracking.play_direction, plays.play_direction) as play_direction,
         tracking.x,
@@ -71,6 +62,18 @@ enriched as (
         and tracking.game_id = games.game_id
     left join players
         on tracking.nfl_id = players.nfl_id
+),
+
+sided as (
+    -- on offence: as the source said, else when his club is the play's possession club
+    select
+        * exclude (stated_is_offense, possession_club),
+        case
+            when is_ball then null
+            when stated_is_offense is not null then stated_is_offense
+            when possession_club is not null then club = possession_club
+        end as is_offense
+    from enriched
 )
 
-select * from enriched
+select * from sided
