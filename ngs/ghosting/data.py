@@ -249,6 +249,13 @@ def implied_speed(xy: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.diff(xy, axis=-2), axis=-1) * frame_rate_hz()
 
 
+def _first_index(codes: np.ndarray, n: int) -> np.ndarray:
+    """Row index of the first occurrence of each code 0..n-1 (every code occurs)."""
+    first = np.full(n, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
+    return first
+
+
 def build_windows(tracks: pd.DataFrame, history: int = 3, horizon: int = 10, starts: str = "first",
                   stride: int = 1, max_others: int | None = None, require_truth: bool = True) -> tuple[Windows, int]:
     """Cut windows from tracks. ``starts='first'`` takes each track's first ``history`` frames as observed
@@ -256,80 +263,117 @@ def build_windows(tracks: pd.DataFrame, history: int = 3, horizon: int = 10, sta
 
     Returns (windows, skipped) where skipped counts tracks too short for even one window. Tracks are
     positions on consecutive frame_ids from their first frame; a gap ends the usable part.
+
+    Order: plays in order of first appearance, tracks (nfl_id) of a play in order of first appearance,
+    then start frames. The other players of a window are the play's other tracks in that order (at most
+    ``max_others``, else the most any play has; NaN-padded). One pass of numpy over all plays at once:
+    each track gets the frames of its play (first to last frame of any track) as slots of a flat array.
     """
     need = history + horizon if require_truth else history
     vmax = max_player_speed_yps()
-    keys, obs_l, fut_l, oth_l, otht_l, tgt_l, meta_l = [], [], [], [], [], [], []
-    skipped = 0
-    k_max = 0
-    plays = []
-    for (g, p), grp in tracks.groupby(["game_id", "play_id"], sort=False):
-        f0 = int(grp["frame_id"].min())
-        n_frames = int(grp["frame_id"].max()) - f0 + 1
-        ids = grp["nfl_id"].unique()
-        idx = {n: i for i, n in enumerate(ids)}
-        pos = np.full((len(ids), n_frames, 2), np.nan)
-        r = grp["nfl_id"].map(idx).to_numpy()
-        c = grp["frame_id"].to_numpy() - f0
-        pos[r, c, 0] = grp["x"].to_numpy()
-        pos[r, c, 1] = grp["y"].to_numpy()
-        tgt = grp.groupby("nfl_id", sort=False)["is_target"].first().reindex(ids).to_numpy(dtype=float)
-        first = grp.iloc[0]
-        meta = np.array([first[m] for m in META_COLUMNS], dtype=float)
-        k_max = max(k_max, len(ids) - 1)
-        plays.append((g, p, f0, ids, pos, tgt, meta, first["week"], first["source"]))
-    if max_others is not None:
-        k_max = max_others
-    k_max = max(k_max, 1)
-    for g, p, f0, ids, pos, tgt, meta, week, source in plays:
-        n, n_frames, _ = pos.shape
-        valid = ~np.isnan(pos[..., 0])
-        for i in range(n):
-            fr = np.flatnonzero(valid[i])
-            if len(fr) == 0:
-                skipped += 1
-                continue
-            s0 = fr[0]
-            run = np.flatnonzero(~valid[i, s0:])
-            length = int(run[0]) if len(run) else n_frames - s0
-            if length < need:
-                skipped += 1
-                continue
-            last_start = length - need
-            ss = [0] if starts == "first" else list(range(0, last_start + 1, stride))
-            others = [j for j in range(n) if j != i][:k_max]
-            for s in ss:
-                a = s0 + s
-                o = pos[i, a:a + history]
-                if require_truth:
-                    fu = pos[i, a + history:a + history + horizon]
-                else:
-                    fu = np.full((horizon, 2), np.nan)
-                    avail = pos[i, a + history:a + history + horizon]
-                    fu[:len(avail)] = avail
-                oth = np.full((k_max, history, 2), np.nan)
-                otht = np.full(k_max, np.nan)
-                if others:
-                    oth[:len(others)] = pos[others, a:a + history]
-                    otht[:len(others)] = tgt[others]
-                full = np.concatenate([o, fu[~np.isnan(fu[:, 0])]])
-                tele = bool((implied_speed(full) > vmax).any()) if len(full) > 1 else False
-                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele))
-                obs_l.append(o)
-                fut_l.append(fu)
-                oth_l.append(oth)
-                otht_l.append(otht)
-                tgt_l.append(tgt[i])
-                meta_l.append(meta)
-    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
-    if not keys:
-        empty = Windows(key, np.zeros((0, history, 2)), np.zeros((0, horizon, 2)),
-                        np.zeros((0, k_max, history, 2)), np.zeros((0, k_max)), np.zeros(0),
-                        np.zeros((0, len(META_COLUMNS))), history, horizon)
-        return empty, skipped
-    w = Windows(key, np.stack(obs_l), np.stack(fut_l), np.stack(oth_l), np.stack(otht_l),
-                np.asarray(tgt_l, float), np.stack(meta_l), history, horizon)
+    if len(tracks) == 0:
+        k_max = max(max_others if max_others is not None else 0, 1)
+        return _empty_windows(history, horizon, k_max), 0
+    play_code = tracks.groupby(["game_id", "play_id"], sort=False).ngroup().to_numpy()
+    track_code = tracks.groupby(["game_id", "play_id", "nfl_id"], sort=False).ngroup().to_numpy()
+    n_play, n_track = int(play_code.max()) + 1, int(track_code.max()) + 1
+    # tracks numbered play by play (first appearance), and in first-appearance order within a play
+    track_play = np.empty(n_track, dtype=np.int64)
+    track_play[track_code] = play_code
+    order = np.argsort(track_play, kind="stable")
+    renum = np.empty(n_track, dtype=np.int64)
+    renum[order] = np.arange(n_track)
+    track_play = track_play[order]
+    row_track = renum[track_code]
+    frame = tracks["frame_id"].to_numpy(dtype=np.int64)
+    f0 = np.full(n_play, np.iinfo(np.int64).max)
+    np.minimum.at(f0, play_code, frame)
+    f1 = np.full(n_play, np.iinfo(np.int64).min)
+    np.maximum.at(f1, play_code, frame)
+    nf = f1 - f0 + 1                                  # frames of each play (first to last of any track)
+    track_nf = nf[track_play]
+    base = np.concatenate([[0], np.cumsum(track_nf)[:-1]])
+    pos = np.full((int(track_nf.sum()), 2), np.nan)
+    slot = base[row_track] + frame - f0[play_code]
+    pos[slot, 0] = tracks["x"].to_numpy(dtype=float)
+    pos[slot, 1] = tracks["y"].to_numpy(dtype=float)
+    # is_target: first non-missing value of the track (as groupby.first); meta, week, source: the play's first row
+    tgt = pd.Series(tracks["is_target"].to_numpy(dtype=float)).groupby(row_track).first() \
+        .reindex(np.arange(n_track)).to_numpy(dtype=float)
+    play_row = _first_index(play_code, n_play)
+    meta = tracks[META_COLUMNS].to_numpy(dtype=float)[play_row]
+    week = tracks["week"].to_numpy()[play_row]
+    source = tracks["source"].to_numpy()[play_row]
+    game = tracks["game_id"].to_numpy()[play_row]
+    play = tracks["play_id"].to_numpy()[play_row]
+    nfl = np.empty(n_track, dtype=np.int64)
+    nfl[row_track] = tracks["nfl_id"].to_numpy(dtype=np.int64)
+    n_in_play = np.bincount(track_play, minlength=n_play)
+    first_track = np.concatenate([[0], np.cumsum(n_in_play)[:-1]])
+    k_max = max(int(max_others if max_others is not None else n_in_play.max() - 1), 1)
+
+    # first valid frame of each track and the length of the gap-free run from it
+    valid = ~np.isnan(pos[:, 0])
+    slot_track = np.repeat(np.arange(n_track), track_nf)
+    rel = np.arange(len(pos)) - base[slot_track]
+    s0 = np.full(n_track, np.iinfo(np.int64).max)
+    np.minimum.at(s0, slot_track[valid], rel[valid])
+    has = s0 < track_nf
+    s0 = np.where(has, s0, 0)
+    gap = ~valid & (rel >= s0[slot_track])
+    end = track_nf.copy()
+    np.minimum.at(end, slot_track[gap], rel[gap])
+    length = np.where(has, end - s0, 0)
+    ok = has & (length >= need)
+    skipped = int((~ok).sum())
+    if starts == "first":
+        n_starts = ok.astype(np.int64)
+    else:
+        n_starts = np.where(ok, (length - need) // stride + 1, 0)
+    wt = np.repeat(np.arange(n_track), n_starts)                   # track of each window
+    if len(wt) == 0:
+        return _empty_windows(history, horizon, k_max), skipped
+    k = np.arange(len(wt)) - np.repeat(np.cumsum(n_starts) - n_starts, n_starts)
+    a = s0[wt] + k * stride                                        # first observed slot (frame - f0)
+    wp = track_play[wt]
+    wnf = track_nf[wt]
+    wbase = base[wt]
+    oh = np.arange(history)
+    obs = pos[wbase[:, None] + a[:, None] + oh]
+    fh = a[:, None] + history + np.arange(horizon)
+    if require_truth:
+        fut = pos[wbase[:, None] + fh]
+    else:
+        inside = fh < wnf[:, None]
+        fut = np.where(inside[..., None], pos[wbase[:, None] + np.minimum(fh, wnf[:, None] - 1)], np.nan)
+    # the other tracks of the play, in order, over the observed frames
+    li = wt - first_track[wp]
+    j = np.arange(k_max)[None, :]
+    oj = j + (j >= li[:, None])
+    present = j < (n_in_play[wp] - 1)[:, None]
+    ot = np.where(present, first_track[wp][:, None] + oj, 0)
+    oslot = base[ot][..., None] + a[:, None, None] + oh
+    others = np.where(present[..., None, None], pos[np.where(present[..., None], oslot, 0)], np.nan)
+    others_t = np.where(present, tgt[ot], np.nan)
+    # teleport: implied speed between consecutive known positions of the window above the cap
+    full = np.concatenate([obs, fut], axis=1)
+    known = ~np.isnan(full[..., 0])
+    idx = np.where(known, np.arange(full.shape[1]), -1)
+    prev = np.maximum.accumulate(idx, axis=1)[:, :-1]              # last known position before step t+1
+    nxt = known[:, 1:] & (prev >= 0)
+    prev_xy = np.take_along_axis(full, np.maximum(prev, 0)[..., None], axis=1)
+    step = np.linalg.norm(full[:, 1:] - prev_xy, axis=-1) * frame_rate_hz()
+    tele = (nxt & (step > vmax)).any(axis=1)
+    key = pd.DataFrame({"game_id": game[wp], "play_id": play[wp], "nfl_id": nfl[wt],
+                        "start_frame": f0[wp] + a, "week": week[wp], "source": source[wp], "teleport": tele})
+    w = Windows(key, obs, fut, others, others_t, tgt[wt], meta[wp], history, horizon)
     return w, skipped
+
+
+def _empty_windows(history: int, horizon: int, k_max: int) -> Windows:
+    key = pd.DataFrame(columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
+    return Windows(key, np.zeros((0, history, 2)), np.zeros((0, horizon, 2)), np.zeros((0, k_max, history, 2)),
+                   np.zeros((0, k_max)), np.zeros(0), np.zeros((0, len(META_COLUMNS))), history, horizon)
 
 
 def concat_windows(ws: list[Windows]) -> Windows:
