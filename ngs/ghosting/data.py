@@ -168,7 +168,7 @@ def apply_roles(tracks: pd.DataFrame, roles: pd.DataFrame) -> pd.DataFrame:
     off = df.loc[unknown, ["game_id", "play_id", "nfl_id"]].merge(
         roles[["nfl_id", "is_offense"]], on="nfl_id", how="left")
     per_track = off.drop_duplicates(["game_id", "play_id", "nfl_id"])
-    n_off = per_track.groupby(["game_id", "play_id"])["is_offense"].apply(lambda s: (s == 1.0).sum())
+    n_off = (per_track["is_offense"] == 1.0).groupby([per_track["game_id"], per_track["play_id"]]).sum()
     ok = n_off[n_off == 1].index
     sel = per_track.set_index(["game_id", "play_id"]).loc[lambda d: d.index.isin(ok)].reset_index()
     sel["is_target_new"] = (sel["is_offense"] == 1.0).astype(float)
@@ -182,21 +182,38 @@ def infer_targets_full(tracks: pd.DataFrame, roles: pd.DataFrame | None = None) 
     """Targets for the closing experiment (whole plays are known there): roster label first, else the
     convergence vote of :func:`infer_roles` within the play. Returns tracks with ``is_target`` filled."""
     df = apply_roles(tracks, roles) if roles is not None else tracks.copy()
-    need = df.groupby(["game_id", "play_id"])["is_target"].transform(lambda s: s.isna().any())
+    need = df["is_target"].isna().groupby([df["game_id"], df["play_id"]]).transform("any").to_numpy(dtype=bool)
     if need.any():
         sub = df[need]
         last = sub.sort_values("frame_id").groupby(["game_id", "play_id", "nfl_id"])[["x", "y"]].last().reset_index()
-        tgt = {}
-        for key, grp in last.groupby(["game_id", "play_id"]):
-            if len(grp) < 2:
-                continue
-            xy = grp[["x", "y"]].to_numpy()
-            d = np.linalg.norm(xy[:, None] - xy[None], axis=-1).sum(axis=1)
-            tgt[key] = int(grp["nfl_id"].to_numpy()[d.argmin()])
-        keys = list(zip(sub["game_id"], sub["play_id"], strict=True))
-        val = [float(tgt[k] == n) if k in tgt else np.nan for k, n in zip(keys, sub["nfl_id"], strict=True)]
+        target = convergence_target(last)
+        play_idx = pd.MultiIndex.from_frame(sub[["game_id", "play_id"]])
+        tgt = target.reindex(play_idx).to_numpy(dtype=float)
+        val = np.where(np.isnan(tgt), np.nan, (tgt == sub["nfl_id"].to_numpy()).astype(float))
         df.loc[need, "is_target"] = val
     return df
+
+
+def convergence_target(last: pd.DataFrame) -> pd.Series:
+    """Per play (``last``: one row per game_id, play_id, nfl_id with its last x, y, plays contiguous) the
+    nfl_id whose last position has the least summed distance to the others' (first one on a tie; plays with
+    one track get none). Plays with the same number of tracks are done in one array operation, with the
+    same reduction as one play at a time, so the sums (and the argmin) are bit-for-bit those of a loop."""
+    keys = last[["game_id", "play_id"]]
+    start = np.flatnonzero(keys.ne(keys.shift()).any(axis=1).to_numpy())
+    size = np.diff(np.append(start, len(last)))
+    xy = last[["x", "y"]].to_numpy(dtype=float)
+    nfl = last["nfl_id"].to_numpy()
+    chosen = np.zeros(len(start), dtype=np.int64)
+    for m in np.unique(size[size >= 2]):
+        sel = np.flatnonzero(size == m)
+        rows = start[sel][:, None] + np.arange(m)
+        p = xy[rows]                                          # (plays, m, 2)
+        d = np.linalg.norm(p[:, :, None] - p[:, None], axis=-1).sum(axis=-1)
+        chosen[sel] = nfl[start[sel] + d.argmin(axis=1)]
+    ok = size >= 2
+    idx = pd.MultiIndex.from_frame(keys.iloc[start[ok]])
+    return pd.Series(chosen[ok], index=idx, dtype="int64")
 
 
 # --------------------------------------------------------------------------------------------- splits
@@ -207,7 +224,8 @@ def game_hash_fraction(game_id: int) -> float:
 def assign_split(tracks: pd.DataFrame, val_frac: float = 0.15, test_frac: float = 0.2) -> pd.Series:
     """'train' | 'val' | 'test' per row, by game. With weeks: weeks 11-14 test, weeks 1-10 train/val by
     game hash. Without weeks: test / val / train by game hash."""
-    h = tracks["game_id"].map(game_hash_fraction)
+    games = pd.unique(tracks["game_id"])
+    h = tracks["game_id"].map(pd.Series([game_hash_fraction(g) for g in games], index=games, dtype=float))
     week = pd.to_numeric(tracks["week"], errors="coerce")
     has_week = week.notna()
     split = np.where(h < val_frac, "val", "train").astype(object)
