@@ -21,6 +21,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +40,21 @@ BDB2026_GLOB = str(SHARED_DATA / "bdb2026" / "output_2023_w*.csv")
 
 
 # --------------------------------------------------------------------------------------------- reading
+def output_track_files(pattern: str, weeks: tuple[int, ...] | None = None) -> list[str]:
+    """The files matching ``pattern`` (sorted); with ``weeks``, only those named for one of them (``_wNN``)
+    or for no week (their weeks are unknown)."""
+    files = sorted(glob.glob(pattern))
+    if weeks is not None:
+        files = [f for f in files if (m := re.search(r"_w(\d+)", Path(f).stem)) is None or int(m.group(1)) in weeks]
+    return files
+
+
 def read_output_tracks(paths: str | list[str]) -> pd.DataFrame:
     """Read BDB 2026 output-format files (a glob or a list of paths) into the long track table.
 
     Adds ``week`` (from an ``_wNN`` file name, else NA), ``source`` ('bdb2026') and NA role / meta columns.
     """
-    files = sorted(glob.glob(paths)) if isinstance(paths, str) else [str(p) for p in paths]
+    files = output_track_files(paths) if isinstance(paths, str) else [str(p) for p in paths]
     if not files:
         raise IngestError(f"no track files match {paths!r}")
     frames = []
@@ -96,10 +106,13 @@ where not coalesce(t.is_ball, false)
 
 
 def load_warehouse_tracks(con, tracking: str = "marts.fct_tracking", pass_events: str = "marts.fct_pass_events",
-                          plays: str | None = "marts.fct_plays", games: str | None = "marts.dim_games") -> pd.DataFrame:
+                          plays: str | None = "marts.fct_plays", games: str | None = "marts.dim_games",
+                          game_ids: Sequence[int] | None = None, exclude_source: str | None = None) -> pd.DataFrame:
     """Ball-in-air tracks of defensive backs and the targeted receiver from the warehouse.
 
-    ``con`` is a DuckDB connection; the table arguments are names (or views) it can query.
+    ``con`` is a DuckDB connection; the table arguments are names (or views) it can query. ``game_ids``
+    keeps only those games and ``exclude_source`` drops one source (both in the query, so the other rows
+    never leave the database); the rows come sorted by key.
     """
     sql = WAREHOUSE_SQL.format(
         tracking=tracking, pass_events=pass_events,
@@ -109,26 +122,73 @@ def load_warehouse_tracks(con, tracking: str = "marts.fct_tracking", pass_events
     )
     if not games:
         sql = sql.replace("g.week", "null as week")
-    df = con.execute(sql).df()
-    return normalise_tracks(df)
+    params: list = []
+    if game_ids is not None:
+        ids = ", ".join(str(int(g)) for g in game_ids) or "null"
+        sql += f"  and p.game_id in ({ids}) and t.game_id in ({ids})\n"
+    if exclude_source is not None:
+        sql += "  and t.source is distinct from ?\n"
+        params.append(exclude_source)
+    df = con.execute(sql + "order by t.game_id, t.play_id, t.nfl_id, frame_id\n", params).df()
+    return normalise_tracks(df, copy=False)
 
 
-def normalise_tracks(df: pd.DataFrame) -> pd.DataFrame:
-    """Types, sort order, one row per key (first kept), frame_id >= 1."""
-    df = df.copy()
+def warehouse_games(con, pass_events: str = "marts.fct_pass_events", games: str | None = "marts.dim_games"
+                    ) -> pd.DataFrame:
+    """game_id and week (as :func:`load_warehouse_tracks` gives them) of every game with a pass play that
+    can have tracks there: the input of :func:`assign_split` per game, without reading any tracking."""
+    week = "g.week" if games else "null as week"
+    join = f"left join {games} as g on p.game_id = g.game_id" if games else ""
+    return con.execute(f"""
+        select distinct p.game_id, {week}
+        from {pass_events} as p
+        {join}
+        where p.throw_frame_id is not null and p.target_nfl_id is not null
+        order by p.game_id""").df()
+
+
+def normalise_tracks(df: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
+    """Types, sort order, one row per key (first kept), frame_id >= 1. With ``copy=False`` the result may
+    share column data with ``df`` (for a frame nobody else holds): a frame that is already typed, sorted and
+    unique (as the warehouse query returns it) is then not copied at all."""
+    df = df.copy(deep=copy)
     for c in ("game_id", "play_id", "nfl_id", "frame_id"):
-        df[c] = pd.to_numeric(df[c]).astype("int64")
+        if df[c].dtype != np.int64:
+            df[c] = pd.to_numeric(df[c]).astype("int64")
     for c in ["x", "y", "is_target", *META_COLUMNS]:
         if c not in df.columns:
             df[c] = np.nan
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        if df[c].dtype != np.float64:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     if "week" not in df.columns:
         df["week"] = pd.NA
     if "source" not in df.columns:
         df["source"] = "unknown"
-    df = df[df["frame_id"] >= 1]
-    df = df.drop_duplicates(["game_id", "play_id", "nfl_id", "frame_id"])
-    return df.sort_values(["game_id", "play_id", "nfl_id", "frame_id"]).reset_index(drop=True)
+    # stable sort by key, then the first row of each key: the same rows as drop_duplicates (first kept) + sort
+    g, p, n, f = (df[c].to_numpy() for c in ("game_id", "play_id", "nfl_id", "frame_id"))
+    keep = f >= 1
+    order = np.flatnonzero(keep)
+    in_order = _is_sorted(g, p, n, f)
+    if not in_order:
+        order = order[np.lexsort((f[order], n[order], p[order], g[order]))]
+    g, p, n, f = g[order], p[order], n[order], f[order]
+    dup = np.zeros(len(order), dtype=bool)
+    dup[1:] = (g[1:] == g[:-1]) & (p[1:] == p[:-1]) & (n[1:] == n[:-1]) & (f[1:] == f[:-1])
+    if not (in_order and keep.all() and not dup.any()):
+        df = df.take(order[~dup])
+    df.index = pd.RangeIndex(len(df))
+    return df
+
+
+def _is_sorted(*keys: np.ndarray) -> bool:
+    """Rows in lexicographic non-decreasing order of the key arrays."""
+    if len(keys[0]) < 2:
+        return True
+    ge = np.ones(len(keys[0]) - 1, dtype=bool)      # equal so far on the earlier keys -> later keys decide
+    for k in reversed(keys):
+        d = np.diff(k)
+        ge = (d > 0) | ((d == 0) & ge)
+    return bool(ge.all())
 
 
 # --------------------------------------------------------------------------------------------- roles

@@ -34,25 +34,36 @@ def real_tracks_glob(dbt) -> str | None:
 SOURCE_REFS = ("fct_tracking", "fct_pass_events", "fct_plays", "dim_games")
 
 
-def warehouse_tracks(refs: dict, session) -> pd.DataFrame:
-    """``refs``: the DuckDB relations of SOURCE_REFS (the model file calls dbt.ref, so dbt sees the edges)."""
+def warehouse_tracks(refs: dict, session, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``refs``: the DuckDB relations of SOURCE_REFS (the model file calls dbt.ref, so dbt sees the edges).
+
+    ``splits``: only the games of these splits (decided per game from dim_games, before any tracking row
+    is read); the bdb2026 rows are left in the database too."""
     names = {}
     for ref in SOURCE_REFS:
         view = f"ghosting_src_{ref}"
         refs[ref].create_view(view, replace=True)
         names[ref] = view
+    game_ids = None
+    if splits is not None:
+        games = data.warehouse_games(session, names["fct_pass_events"], names["dim_games"])
+        game_ids = games.loc[data.assign_split(games).isin(splits).to_numpy(), "game_id"].tolist()
     tr = data.load_warehouse_tracks(session, names["fct_tracking"], names["fct_pass_events"], names["fct_plays"],
-                                    names["dim_games"])
-    tr = tr[tr["source"] != "bdb2026"].reset_index(drop=True)
+                                    names["dim_games"], game_ids=game_ids, exclude_source="bdb2026")
     tr["split"] = data.assign_split(tr).to_numpy()
     return tr
 
 
-def real_tracks(dbt) -> pd.DataFrame | None:
+def real_tracks(dbt, weeks: tuple[int, ...] | None = None) -> pd.DataFrame | None:
+    """The real BDB 2026 tracks; with ``weeks``, only the files that can hold those weeks (a file named
+    for another week is not read: all its rows would be dropped)."""
     pattern = real_tracks_glob(dbt)
     if pattern is None:
         return None
-    tr = data.read_output_tracks(pattern)
+    files = data.output_track_files(pattern, weeks)
+    if not files:
+        return None
+    tr = data.read_output_tracks(files)
     tr["split"] = data.assign_split(tr).to_numpy()
     return tr
 
@@ -162,12 +173,12 @@ def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     11-14 (first window of each track, as ``ngs ghost-eval``), simulated = the warehouse's test games."""
     model = load()
     rows: list[tuple] = []
-    real = real_tracks(dbt)
+    real = real_tracks(dbt, weeks=data.TEST_WEEKS)
     if real is not None:
         w, pred = _score_windows(model, real[real["split"] == "test"])
         if len(w):
             rows += _metric_rows(model.version, "real", "test", w, pred)
-    sim = warehouse_tracks(refs, session)
+    sim = warehouse_tracks(refs, session, splits=("test", "val"))
     for split in ("test", "val"):
         part = sim[sim["split"] == split]
         if len(part):
@@ -206,8 +217,9 @@ def closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts, ignore_index=True)
     games = out[["game_id"]].drop_duplicates()
-    wk = pd.concat([real[["game_id", "split"]] if real is not None else pd.DataFrame(columns=["game_id", "split"]),
-                    sim[["game_id", "split"]]]).drop_duplicates("game_id")
+    wk = pd.concat([real[["game_id", "split"]].drop_duplicates("game_id") if real is not None
+                    else pd.DataFrame(columns=["game_id", "split"]),
+                    sim[["game_id", "split"]].drop_duplicates("game_id")]).drop_duplicates("game_id")
     out = out.merge(games.merge(wk, on="game_id", how="left"), on="game_id", how="left")
     out["model_version"] = model.version
     out["n_frames"] = out["n_frames"].astype("int64")
