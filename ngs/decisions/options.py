@@ -21,6 +21,16 @@ Assumptions (also in docs/decisions.md):
   (linemen, linebackers: mostly rushing or dropping into zones) keep their real tracked positions and
   velocities (held at their last tracked frame after it). A play whose defenders have no position group
   has all of them ghosted.
+
+A player's side and position group are the values at his earliest frame where they are known (they are
+constant over a play in fct_tracking).
+
+Vectorised: the passes are handled in chunks (CHUNK_PASSES passes; chunks bound the memory, a season is
+~32,000 passes, and an option does not depend on its chunk). A chunk is a ``ChunkTracks``: one row per
+(pass, player) and his rows at the frames of the window, which `ngs.decisions.warehouse` reads from DuckDB
+(only the players and frames an option can use) and `chunk_tracks` cuts from a tracks frame. Every pass of
+a chunk is laid out as arrays (pass, player slot, frame), and every option of the chunk is built, ghosted
+(one batched rollout) and measured at once: no Python loop per pass, player or frame.
 """
 
 from __future__ import annotations
@@ -34,8 +44,8 @@ from ngs.constants import frame_rate_hz
 from ngs.decisions import flight as fl
 from ngs.decisions.features import arrival_features, nearest
 from ngs.decisions.ghost import META_COLUMNS, rollout
-from ngs.ghosting.baselines import constant_velocity
 
+CHUNK_PASSES = 1024
 RECEIVER_GROUPS = ("WR", "TE", "RB")
 GHOSTED_GROUPS = ("DB",)
 FEATURE_ORDER = (
@@ -62,97 +72,136 @@ class OptionConfig:
 
 
 @dataclass
-class _Play:
-    row: pd.Series
-    ids: np.ndarray
-    pos: np.ndarray          # (P, F, 2), frame index 0 = throw - history + 1
-    vel: np.ndarray          # (P, F, 2)
-    speed: np.ndarray        # (P, F)
-    is_offense: np.ndarray   # (P,) 1 / 0 / NaN
-    group: np.ndarray        # (P,) object, None when unknown
-    snap_xy: np.ndarray      # (P, 2)
+class ChunkTracks:
+    """The tracking of a chunk of passes (rows of a prepared passes frame, see ``prepare_passes``).
+
+    ``players``: one entry per (pass, player) sorted by (pass, nfl_id): ``pass`` (row of the chunk),
+    ``nfl_id``, ``is_offense`` (1 / 0 / NaN), ``position_group`` (str / None), ``snap_x_std``, ``snap_y_std``
+    (NaN when he has no row at the snap). ``frames``: his rows in the window: ``player`` (index into
+    players), ``frame`` (0 = throw - history + 1 .. history + max_flight_frames - 1), ``x_std``, ``y_std``,
+    ``speed_yps``, ``vx``, ``vy``."""
+
+    players: dict[str, np.ndarray]
+    frames: dict[str, np.ndarray]
 
 
-def _first_valid(s: pd.Series):
-    s = s.dropna()
-    return s.iloc[0] if len(s) else None
-
-
-def _play_arrays(row: pd.Series, grp: pd.DataFrame, cfg: OptionConfig) -> _Play:
-    h, F = cfg.history, cfg.history + cfg.max_flight_frames
-    base = int(row["throw_frame_id"]) - h + 1
-    ids = np.sort(grp["nfl_id"].unique())
-    index = {int(n): i for i, n in enumerate(ids)}
-    P = len(ids)
-    pos = np.full((P, F, 2), np.nan)
-    vel = np.full((P, F, 2), np.nan)
-    speed = np.full((P, F), np.nan)
-    win = grp[(grp["frame_id"] >= base) & (grp["frame_id"] < base + F)]
-    r = win["nfl_id"].map(index).to_numpy()
-    c = win["frame_id"].to_numpy() - base
-    pos[r, c] = win[["x_std", "y_std"]].to_numpy(float)
-    vel[r, c] = win[["vx", "vy"]].to_numpy(float)
-    speed[r, c] = win["speed_yps"].to_numpy(float)
-    attrs = grp.groupby("nfl_id").agg(is_offense=("is_offense", _first_valid),
-                                      group=("position_group", _first_valid)).reindex(ids)
-    is_off = np.array([np.nan if v is None or pd.isna(v) else float(bool(v)) for v in attrs["is_offense"]])
-    snap_xy = np.full((P, 2), np.nan)
-    if pd.notna(row.get("snap_frame_id")):
-        snap = grp[grp["frame_id"] == int(row["snap_frame_id"])]
-        snap_xy[snap["nfl_id"].map(index).to_numpy()] = snap[["x_std", "y_std"]].to_numpy(float)
-    groups = np.array([None if v is None or pd.isna(v) else str(v) for v in attrs["group"]], dtype=object)
-    return _Play(row, ids, pos, vel, speed, is_off, groups, snap_xy)
-
-
-def eligible_receivers(play: _Play, cfg: OptionConfig) -> np.ndarray:
-    """Indices of the play's eligible receivers (see the module docstring)."""
-    h = cfg.history
-    row = play.row
-    on_field = ~np.isnan(play.pos[:, h - 1, 0])
-    offense = (play.is_offense == 1.0) & on_field & (play.ids != row["passer_nfl_id"])
-    by_group = np.isin(play.group.astype(str), RECEIVER_GROUPS)
-    ball_snap = np.array([row.get("ball_snap_x_std", np.nan), row.get("ball_snap_y_std", np.nan)], float)
-    d_snap = np.linalg.norm(play.snap_xy - ball_snap, axis=1)
-    unknown_ok = np.array([g is None for g in play.group]) & ~(d_snap <= cfg.lineman_radius_yd)
-    target = (play.ids == row["target_nfl_id"]) & on_field if pd.notna(row["target_nfl_id"]) else False
-    return np.flatnonzero((offense & (by_group | unknown_ok)) | target)
-
-
-def receiver_route(play: _Play, i: int, cfg: OptionConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Receiver ``i``'s positions, velocities and speeds over the window, real while tracked without a gap
-    from the throw, constant velocity after; and the last window index that is real."""
-    h, F = cfg.history, cfg.history + cfg.max_flight_frames
-    pos, vel, spd = play.pos[i].copy(), play.vel[i].copy(), play.speed[i].copy()
-    # before the throw: backfill missing early frames with the first known one (no motion)
-    first = int(np.flatnonzero(~np.isnan(pos[:h, 0]))[0])
-    pos[:first], vel[:first], spd[:first] = pos[first], vel[first], spd[first]
-    gap = np.flatnonzero(np.isnan(pos[h - 1:, 0]))
-    last = h - 1 + (int(gap[0]) - 1 if len(gap) else F - h)
-    if last < F - 1:
-        fps = frame_rate_hz()
-        v = vel[last] / fps if np.isfinite(vel[last]).all() else (
-            pos[last] - pos[last - 1] if last >= 1 else np.zeros(2))
-        obs = np.stack([pos[last] - v, pos[last]])
-        pos[last + 1:] = constant_velocity(obs, F - 1 - last)
-        vel[last + 1:] = v * fps
-        spd[last + 1:] = np.linalg.norm(v) * fps
-    vel = np.where(np.isnan(vel), 0.0, vel)
-    spd = np.where(np.isnan(spd), np.linalg.norm(vel, axis=-1), spd)
-    return pos, vel, spd, last
+def _first_true(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Index of the first True along ``axis`` (0 where there is none)."""
+    return np.argmax(mask, axis=axis)
 
 
 def _held(arr: np.ndarray) -> np.ndarray:
-    """Forward-fill along axis 1 (frames), then backfill the leading NaNs."""
-    out = pd.DataFrame(arr.reshape(arr.shape[0], arr.shape[1], -1).transpose(1, 0, 2).reshape(arr.shape[1], -1))
-    out = out.ffill().bfill().to_numpy()
-    return out.reshape(arr.shape[1], arr.shape[0], -1).transpose(1, 0, 2).reshape(arr.shape)
+    """Forward-fill NaNs along axis 2 (frames) of (n, m, F, 2), then backfill the leading NaNs, each
+    coordinate on its own; an all-NaN column stays NaN."""
+    F = arr.shape[2]
+    valid = ~np.isnan(arr)
+    frame = np.arange(F).reshape(1, 1, F, 1)
+    idx = np.maximum.accumulate(np.where(valid, frame, -1), axis=2)
+    idx = np.where(idx < 0, _first_true(valid, 2)[:, :, None, :], idx)
+    return np.take_along_axis(arr, idx, axis=2)
+
+
+def prepare_passes(passes: pd.DataFrame) -> pd.DataFrame:
+    """Passes with a throw frame in (game_id, play_id) order, numeric columns as float (NULL -> NaN)."""
+    passes = passes.copy()
+    numeric = ["passer_nfl_id", "target_nfl_id", "snap_frame_id", "throw_frame_id", "line_of_scrimmage_x_std",
+               "ball_throw_x_std", "ball_throw_y_std", "ball_snap_x_std", "ball_snap_y_std", "down", "yards_to_go"]
+    for c in numeric:  # nullable integers (pd.NA) -> float NaN, so comparisons are plain False
+        passes[c] = pd.to_numeric(passes[c], errors="coerce").astype(float) if c in passes else np.nan
+    passes = passes[passes["throw_frame_id"].notna()]
+    return passes.sort_values(["game_id", "play_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _first_known(values: np.ndarray, known: np.ndarray, key: np.ndarray, frame: np.ndarray,
+                 n_keys: int, fill) -> np.ndarray:
+    """Per key (0 .. n_keys - 1): the value of its earliest-frame row among the rows where it is known."""
+    out = np.full(n_keys, fill, dtype=values.dtype)
+    rows = np.flatnonzero(known)
+    rows = rows[np.lexsort((frame[rows], key[rows]))]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = key[rows[1:]] != key[rows[:-1]]
+    out[key[rows[first]]] = values[rows[first]]
+    return out
+
+
+def chunk_tracks(passes: pd.DataFrame, tracks: pd.DataFrame, cfg: OptionConfig) -> ChunkTracks:
+    """``ChunkTracks`` of ``passes`` (prepared) from player rows of their plays (the ``tracks`` of
+    ``build_options``; rows of other plays are ignored)."""
+    tracks = tracks[tracks["nfl_id"].notna()]
+    keys = pd.MultiIndex.from_arrays([passes["game_id"], passes["play_id"]])
+    pi = keys.get_indexer(pd.MultiIndex.from_arrays([tracks["game_id"], tracks["play_id"]]))
+    tracks, pi = tracks[pi >= 0], pi[pi >= 0]
+    nid = tracks["nfl_id"].to_numpy().astype(np.int64)
+    frame_id = tracks["frame_id"].to_numpy(float)
+    srt = np.lexsort((nid, pi))
+    new = np.ones(len(srt), dtype=bool)
+    new[1:] = (pi[srt][1:] != pi[srt][:-1]) | (nid[srt][1:] != nid[srt][:-1])
+    player = np.empty(len(srt), dtype=np.int64)
+    player[srt] = np.cumsum(new) - 1
+    n = int(new.sum())
+    off = tracks["is_offense"]
+    off_known = off.notna().to_numpy()
+    off_val = np.full(len(off), np.nan)
+    off_val[off_known] = off[off_known].astype(bool).to_numpy(float)
+    grp = tracks["position_group"]
+    grp_known = grp.notna().to_numpy()
+    grp_val = np.full(len(grp), None, dtype=object)
+    grp_val[grp_known] = grp[grp_known].astype(str).to_numpy(object)
+    x, y = (pd.to_numeric(tracks[c]).to_numpy(float) for c in ("x_std", "y_std"))
+    at_snap = frame_id == passes["snap_frame_id"].to_numpy(float)[pi]
+    players = {
+        "pass": pi[srt][new], "nfl_id": nid[srt][new],
+        "is_offense": _first_known(off_val, off_known, player, frame_id, n, np.nan),
+        "position_group": _first_known(grp_val, grp_known, player, frame_id, n, None),
+        "snap_x_std": _first_known(x, at_snap, player, frame_id, n, np.nan),
+        "snap_y_std": _first_known(y, at_snap, player, frame_id, n, np.nan),
+    }
+    f = frame_id - (passes["throw_frame_id"].to_numpy(float)[pi] - cfg.history + 1)
+    win = (f >= 0) & (f < cfg.history + cfg.max_flight_frames)
+    frames = {"player": player[win], "frame": f[win].astype(np.int64), "x_std": x[win], "y_std": y[win],
+              **{c: pd.to_numeric(tracks[c]).to_numpy(float)[win] for c in ("speed_yps", "vx", "vy")}}
+    return ChunkTracks(players, frames)
+
+
+def needed_players(players: dict[str, np.ndarray], passes: pd.DataFrame, only_actual: bool = False,
+                   all_defenders: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Which players of ``ChunkTracks.players`` an option can use (``keep``), and which of them after the
+    throw (``after``; the others only up to it). The passer (at the throw), the target, every defender
+    and, unless ``only_actual``, the offensive players of a receiver group or of none; after the throw: the
+    receivers and the defenders that are not ghosted (all of them with ``all_defenders``, the diagnostic
+    without ghosting). Dropping the rest changes no option: it only spares reading them."""
+    pas = np.asarray(players["pass"], dtype=np.int64)
+    nid = np.asarray(players["nfl_id"])
+    off = np.asarray(players["is_offense"], dtype=float)
+    group = pd.Series(players["position_group"], dtype=object)
+    no_group = group.isna().to_numpy()
+    passer = nid == passes["passer_nfl_id"].to_numpy(float)[pas]
+    target = nid == passes["target_nfl_id"].to_numpy(float)[pas]
+    receiver = (off == 1.0) & (no_group | group.isin(RECEIVER_GROUPS).to_numpy()) & ~passer & (not only_actual)
+    defender = off == 0.0
+    keep = passer | target | defender | receiver
+    after = target | receiver | (defender & (all_defenders | no_group | ~group.isin(GHOSTED_GROUPS).to_numpy()))
+    return keep, after & keep
+
+
+def prune(tracks: ChunkTracks, keep: np.ndarray, after: np.ndarray, cfg: OptionConfig) -> ChunkTracks:
+    """``tracks`` without the players not kept and without the frames after the throw of those not ``after``
+    (what `ngs.decisions.warehouse` reads from DuckDB)."""
+    new_index = np.cumsum(keep) - 1
+    player = np.asarray(tracks.frames["player"], dtype=np.int64)
+    rows = keep[player] & (after[player] | (np.asarray(tracks.frames["frame"]) <= cfg.history - 1))
+    frames = {c: np.asarray(v)[rows] for c, v in tracks.frames.items()}
+    frames["player"] = new_index[player[rows]]
+    return ChunkTracks({c: np.asarray(v)[keep] for c, v in tracks.players.items()}, frames)
 
 
 def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, flight_models: dict[str, fl.FlightModel],
                   cfg: OptionConfig = OptionConfig(), arrival_override: dict | None = None,
-                  only_actual: bool = False, ghost_defenders: bool = True) -> pd.DataFrame:
+                  only_actual: bool = False, ghost_defenders: bool = True,
+                  chunk_passes: int = CHUNK_PASSES) -> pd.DataFrame:
     """One row per (pass, option) with the columns OPTION_COLUMNS (ghost_steps: ghosted defender-frames;
-    ghost_steps_capped: those shortened to the speed cap).
+    ghost_steps_capped: those shortened to the speed cap), passes in (game_id, play_id) order and the
+    options of a pass in receiver nfl_id order.
 
     ``arrival_override``: {(game_id, play_id, receiver_nfl_id): frames after the throw} replaces the flight
     model for those options (the consistency check uses the real arrival for the real target).
@@ -160,120 +209,187 @@ def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, fligh
     ``ghost_defenders=False``: every defender keeps his tracked positions (a diagnostic: what is left of
     the consistency gap without ghosting).
     """
+    passes = prepare_passes(passes)
+    parts = []
+    for lo in range(0, len(passes), max(1, chunk_passes)):
+        pc = passes.iloc[lo:lo + max(1, chunk_passes)].reset_index(drop=True)
+        parts.append(chunk_options(pc, chunk_tracks(pc, tracks, cfg), ghost_model, flight_models, cfg,
+                                   arrival_override, only_actual, ghost_defenders))
+    return concat_options(parts)
+
+
+def concat_options(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
+    parts = [p for p in parts if p is not None and len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=OPTION_COLUMNS)
+
+
+def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_models: dict[str, fl.FlightModel],
+                  cfg: OptionConfig = OptionConfig(), arrival_override: dict | None = None, only_actual: bool = False,
+                  ghost_defenders: bool = True) -> pd.DataFrame | None:
+    """The options (as ``build_options``) of the prepared passes ``pc`` from their ``ChunkTracks``; None
+    when there is none."""
     fps = frame_rate_hz()
     h, K = cfg.history, cfg.max_flight_frames
-    recs: list[dict] = []
-    obs_l, rec_l, meta_l, k_l, other_xy_l, other_v_l, other_id_l, ghost_id_l = [], [], [], [], [], [], [], []
-    tracks = tracks[tracks["nfl_id"].notna()]
-    passes = passes.copy()
-    numeric = ["passer_nfl_id", "target_nfl_id", "snap_frame_id", "throw_frame_id", "line_of_scrimmage_x_std",
-               "ball_throw_x_std", "ball_throw_y_std", "ball_snap_x_std", "ball_snap_y_std", "down", "yards_to_go"]
-    for c in numeric:  # nullable integers (pd.NA) -> float NaN, so comparisons are plain False
-        passes[c] = pd.to_numeric(passes[c], errors="coerce").astype(float) if c in passes else np.nan
-    by_play = {key: g for key, g in tracks.groupby(["game_id", "play_id"], sort=False)}
-    for _, row in passes.sort_values(["game_id", "play_id"]).iterrows():
-        grp = by_play.get((row["game_id"], row["play_id"]))
-        if grp is None or pd.isna(row["throw_frame_id"]):
-            continue
-        play = _play_arrays(row, grp, cfg)
-        on_field = ~np.isnan(play.pos[:, h - 1, 0])
-        defense = (play.is_offense == 0.0) & on_field
-        if not defense.any():
-            continue
-        groups_known = any(g is not None for g in play.group[defense])
-        ghosted = defense & (np.isin(play.group.astype(str), GHOSTED_GROUPS) if groups_known else True)
-        if not ghost_defenders:
-            ghosted = np.zeros_like(defense)
-        others = defense & ~ghosted
-        g_idx, o_idx = np.flatnonzero(ghosted), np.flatnonzero(others)
-        obs = play.pos[g_idx, :h].copy()
-        for j in range(len(g_idx)):  # backfill missing frames before the throw
-            first = int(np.flatnonzero(~np.isnan(obs[j, :, 0]))[0])
-            obs[j, :first] = obs[j, first]
-        oth_pos, oth_vel = _held(play.pos[o_idx]), np.nan_to_num(_held(play.vel[o_idx]))
-        passer = np.flatnonzero(play.ids == row["passer_nfl_id"])
-        passer_xy = play.pos[passer[0], h - 1] if len(passer) else np.full(2, np.nan)
-        passer_speed = play.speed[passer[0], h - 1] if len(passer) else np.nan
-        ball = np.array([row["ball_throw_x_std"], row["ball_throw_y_std"]], float)
-        if not np.isfinite(ball).all():
-            ball = passer_xy
-        if not np.isfinite(ball).all():
-            continue
-        def_throw = play.pos[defense, h - 1]
-        rusher = nearest(passer_xy[None], def_throw[None])[0][0] if len(passer) else np.nan
-        time_to_throw = ((row["throw_frame_id"] - row["snap_frame_id"]) / fps
-                         if pd.notna(row.get("snap_frame_id")) else np.nan)
-        fm = flight_models.get(str(row["dataset"]), fl.DEFAULT)
-        receivers = eligible_receivers(play, cfg)
-        if only_actual:
-            receivers = receivers[play.ids[receivers] == row["target_nfl_id"]]
-        meta_base = [np.nan, np.nan, row.get("down", np.nan), row.get("yards_to_go", np.nan),
-                     row["line_of_scrimmage_x_std"]]
-        for i in receivers:
-            rid = int(play.ids[i])
-            route, rvel, rspd, last_real = receiver_route(play, i, cfg)
-            key = (row["game_id"], row["play_id"], rid)
-            if arrival_override is not None and key in arrival_override:
-                k = int(np.clip(arrival_override[key], 1, K))
-            else:
-                k = int(fl.earliest_catchable_frame(route[None, h:h + K], ball[None], fm, fps)[0])
-            a = h - 1 + k
-            meta = np.array(meta_base, float)
-            meta[META_COLUMNS.index("ball_land_x")], meta[META_COLUMNS.index("ball_land_y")] = route[a]
-            sep_throw = nearest(route[h - 1][None], def_throw[None])[0][0]
-            recs.append({
-                "game_id": row["game_id"], "play_id": row["play_id"], "dataset": row["dataset"],
-                "passer_nfl_id": row["passer_nfl_id"], "receiver_nfl_id": rid,
-                "receiver_position_group": play.group[i], "is_actual_target": rid == row["target_nfl_id"],
-                "throw_frame_id": int(row["throw_frame_id"]), "arrival_frame_id": int(row["throw_frame_id"]) + k,
-                "flight_frames": k, "flight_time_s": k / fps,
-                "route_method": "actual" if a <= last_real else "extrapolated_constant_velocity",
-                "landing_x_std": route[a, 0], "landing_y_std": route[a, 1],
-                "receiver_separation_throw_yd": sep_throw, "passer_rusher_distance_throw_yd": rusher,
-                "passer_speed_throw_yps": passer_speed, "time_to_throw_s": time_to_throw,
-                "n_ghosted_defenders": len(g_idx), "n_other_defenders": len(o_idx),
-                "_ball_x": ball[0], "_ball_y": ball[1], "_los": row["line_of_scrimmage_x_std"],
-                "_rvx": rvel[a, 0], "_rvy": rvel[a, 1], "_rspeed": rspd[a],
-            })
-            obs_l.append(obs)
-            rec_l.append(route)
-            meta_l.append(meta)
-            k_l.append(k)
-            other_xy_l.append(oth_pos[:, a] if len(o_idx) else np.zeros((0, 2)))
-            other_v_l.append(oth_vel[:, a] if len(o_idx) else np.zeros((0, 2)))
-            other_id_l.append(play.ids[o_idx])
-            ghost_id_l.append(play.ids[g_idx])
-    if not recs:
-        return pd.DataFrame(columns=OPTION_COLUMNS)
-    n = len(recs)
-    M = max(1, max(len(o) for o in obs_l))
-    N = max(1, max(len(o) for o in other_xy_l))
-    obs_a = np.full((n, M, h, 2), np.nan)
-    oxy, ov = np.full((n, N, 2), np.nan), np.full((n, N, 2), np.nan)
-    ids_all = np.full((n, M + N), -1, dtype=np.int64)
-    for j in range(n):
-        obs_a[j, :len(obs_l[j])] = obs_l[j]
-        oxy[j, :len(other_xy_l[j])] = other_xy_l[j]
-        ov[j, :len(other_v_l[j])] = other_v_l[j]
-        ids_all[j, :len(ghost_id_l[j])] = ghost_id_l[j]
-        ids_all[j, M:M + len(other_id_l[j])] = other_id_l[j]
-    k_arr = np.asarray(k_l)
-    res = rollout(ghost_model, obs_a, np.stack(rec_l), np.stack(meta_l), k_arr, h, cfg.horizon)
-    rows = np.arange(n)
-    a = h - 1 + k_arr
-    gxy = res.paths[rows, :, a]                              # (n, M, 2)
-    gv = (res.paths[rows, :, a] - res.paths[rows, :, a - 1]) * fps
-    dxy = np.concatenate([gxy, oxy], axis=1)
-    dv = np.concatenate([gv, ov], axis=1)
-    out = pd.DataFrame(recs)
-    feats = arrival_features(out[["landing_x_std", "landing_y_std"]].to_numpy(), out[["_rvx", "_rvy"]].to_numpy(),
-                             out["_rspeed"].to_numpy(), dxy, dv, out[["_ball_x", "_ball_y"]].to_numpy(),
-                             out["_los"].to_numpy(), cfg.radius_yd)
+    F = h + K
+    n_p = len(pc)
+    pl, fr = tracks.players, tracks.frames
+    if n_p == 0 or len(pl["pass"]) == 0:
+        return None
+    col = {c: pc[c].to_numpy(float) for c in ("throw_frame_id", "snap_frame_id", "passer_nfl_id", "target_nfl_id",
+                                              "ball_throw_x_std", "ball_throw_y_std", "ball_snap_x_std",
+                                              "ball_snap_y_std", "line_of_scrimmage_x_std", "down", "yards_to_go")}
+    throw = col["throw_frame_id"]
+
+    # players of each pass in nfl_id order: slot = rank of his nfl_id in the play
+    pair_pass = np.asarray(pl["pass"], dtype=np.int64)
+    pair_slot = np.arange(len(pair_pass)) - np.searchsorted(pair_pass, pair_pass)
+    P = int(pair_slot.max()) + 1
+    present = np.zeros((n_p, P), dtype=bool)
+    present[pair_pass, pair_slot] = True
+    ids = np.full((n_p, P), -1, dtype=np.int64)
+    ids[pair_pass, pair_slot] = pl["nfl_id"]
+    is_off = np.full((n_p, P), np.nan)
+    is_off[pair_pass, pair_slot] = pl["is_offense"]
+    group = np.full((n_p, P), None, dtype=object)
+    group[pair_pass, pair_slot] = pl["position_group"]
+    snap_xy = np.full((n_p, P, 2), np.nan)
+    snap_xy[pair_pass, pair_slot, 0], snap_xy[pair_pass, pair_slot, 1] = pl["snap_x_std"], pl["snap_y_std"]
+
+    # positions, velocities and speeds over the window: frame index 0 = throw - history + 1
+    player = np.asarray(fr["player"], dtype=np.int64)
+    cell = (pair_pass[player] * P + pair_slot[player]) * F + np.asarray(fr["frame"], dtype=np.int64)
+    pos = np.full((n_p * P * F, 2), np.nan)
+    vel = np.full((n_p * P * F, 2), np.nan)
+    speed = np.full(n_p * P * F, np.nan)
+    pos[cell] = np.stack([fr["x_std"], fr["y_std"]], axis=1)
+    vel[cell] = np.stack([fr["vx"], fr["vy"]], axis=1)
+    speed[cell] = fr["speed_yps"]
+    pos, vel, speed = pos.reshape(n_p, P, F, 2), vel.reshape(n_p, P, F, 2), speed.reshape(n_p, P, F)
+
+    # roles at the throw
+    on_field = ~np.isnan(pos[:, :, h - 1, 0])
+    defense = (is_off == 0.0) & on_field
+    known = pd.notna(group)
+    group_str = group.astype(str)
+    groups_known = (defense & known).any(axis=1)
+    ghosted = defense & (np.isin(group_str, GHOSTED_GROUPS) | ~groups_known[:, None])
+    if not ghost_defenders:
+        ghosted = np.zeros_like(defense)
+    others = defense & ~ghosted
+    is_passer = present & (ids == col["passer_nfl_id"][:, None])
+    has_passer = is_passer.any(axis=1)
+    prow = _first_true(is_passer, 1)
+    allp = np.arange(n_p)
+    passer_xy = np.where(has_passer[:, None], pos[allp, prow, h - 1], np.nan)
+    passer_speed = np.where(has_passer, speed[allp, prow, h - 1], np.nan)
+    ball = np.stack([col["ball_throw_x_std"], col["ball_throw_y_std"]], axis=1)
+    ball = np.where(np.isfinite(ball).all(axis=1)[:, None], ball, passer_xy)
+    usable = defense.any(axis=1) & np.isfinite(ball).all(axis=1)
+    def_throw = np.where(defense[..., None], pos[:, :, h - 1], np.nan)
+    rusher = nearest(passer_xy, def_throw)[0]
+    time_to_throw = (throw - col["snap_frame_id"]) / fps
+
+    # eligible receivers (see the module docstring)
+    offense = (is_off == 1.0) & on_field & ~is_passer
+    by_group = np.isin(group_str, RECEIVER_GROUPS)
+    ball_snap = np.stack([col["ball_snap_x_std"], col["ball_snap_y_std"]], axis=1)
+    d_snap = np.linalg.norm(snap_xy - ball_snap[:, None, :], axis=-1)
+    unknown_ok = ~known & ~(d_snap <= cfg.lineman_radius_yd)
+    is_target = present & (ids == col["target_nfl_id"][:, None])
+    eligible = ((offense & (by_group | unknown_ok)) | (is_target & on_field)) & usable[:, None]
+    if only_actual:
+        eligible &= is_target
+    op, oslot = np.nonzero(eligible)
+    n = len(op)
+    if n == 0:
+        return None
+    orow = np.arange(n)
+    rid = ids[op, oslot]
+
+    # routes: real while tracked without a gap from the throw, constant velocity after
+    rpos, rvel, rspd = pos[op, oslot], vel[op, oslot], speed[op, oslot]
+    frames = np.arange(F)
+    first = _first_true(~np.isnan(rpos[:, :h, 0]), 1)   # backfill missing early frames (no motion)
+    early = frames[None, :] < first[:, None]
+    rpos = np.where(early[..., None], rpos[orow, first][:, None], rpos)
+    rvel = np.where(early[..., None], rvel[orow, first][:, None], rvel)
+    rspd = np.where(early, rspd[orow, first][:, None], rspd)
+    gap = np.isnan(rpos[:, h - 1:, 0])
+    last = h - 1 + np.where(gap.any(axis=1), _first_true(gap, 1) - 1, F - h)
+    vlast = rvel[orow, last]
+    plast = rpos[orow, last]
+    step = np.where(np.isfinite(vlast).all(axis=1)[:, None], vlast / fps,
+                    np.where((last >= 1)[:, None], plast - rpos[orow, np.maximum(last - 1, 0)], 0.0))
+    v_cv = plast - (plast - step)      # the velocity constant_velocity() reads back from [p - v, p]
+    after = frames[None, :] > last[:, None]
+    k_after = (frames[None, :] - last[:, None]).astype(float)
+    rpos = np.where(after[..., None], plast[:, None, :] + k_after[..., None] * v_cv[:, None, :], rpos)
+    rvel = np.where(after[..., None], (step * fps)[:, None, :], rvel)
+    rspd = np.where(after, (np.linalg.norm(step, axis=-1) * fps)[:, None], rspd)
+    rvel = np.where(np.isnan(rvel), 0.0, rvel)
+    rspd = np.where(np.isnan(rspd), np.linalg.norm(rvel, axis=-1), rspd)
+
+    # flight: earliest catchable frame under the dataset's flight model, or the imposed arrival
+    ball_o = ball[op]
+    datasets = pc["dataset"].astype(str).to_numpy()
+    ds_o = datasets[op]
+    k = np.zeros(n, dtype=np.int64)
+    for ds in np.unique(ds_o):
+        m = ds_o == ds
+        k[m] = fl.earliest_catchable_frame(rpos[m, h:h + K], ball_o[m], flight_models.get(ds, fl.DEFAULT), fps)
+    game, play = pc["game_id"].to_numpy(), pc["play_id"].to_numpy()
+    if arrival_override:
+        imposed = [arrival_override.get(key) for key in zip(game[op], play[op], rid.tolist(), strict=True)]
+        for j, v in enumerate(imposed):
+            if v is not None:
+                k[j] = int(np.clip(v, 1, K))
+    a = h - 1 + k
+    land = rpos[orow, a]
+    meta = np.full((n, len(META_COLUMNS)), np.nan)
+    meta[:, 2], meta[:, 3], meta[:, 4] = col["down"][op], col["yards_to_go"][op], col["line_of_scrimmage_x_std"][op]
+    meta[:, META_COLUMNS.index("ball_land_x")] = land[:, 0]
+    meta[:, META_COLUMNS.index("ball_land_y")] = land[:, 1]
+    sep_throw = nearest(rpos[:, h - 1], def_throw[op])[0]
+
+    # defenders: ghosted ones (observed up to the throw) first, then the others (held positions), slot order
+    n_g, n_o = ghosted.sum(axis=1), others.sum(axis=1)
+    M = max(1, int(n_g[op].max()))
+    N = max(1, int(n_o[op].max()))
+    g_slot = np.argsort(~ghosted, axis=1, kind="stable")[:, :M]
+    g_ok = np.arange(M)[None, :] < n_g[:, None]
+    obs = np.where(g_ok[..., None, None], pos[allp[:, None], g_slot, :h], np.nan)   # (n_p, M, h, 2)
+    first = _first_true(~np.isnan(obs[..., 0]), 2)  # backfill missing frames before the throw
+    early = np.arange(h)[None, None, :] < first[..., None]
+    obs = np.where(early[..., None], np.take_along_axis(obs, first[..., None, None].repeat(2, -1), axis=2), obs)
+    o_slot = np.argsort(~others, axis=1, kind="stable")[:, :N]
+    o_ok = (np.arange(N)[None, :] < n_o[:, None])
+    oth_pos = np.where(o_ok[..., None, None], _held(pos[allp[:, None], o_slot]), np.nan)
+    oth_vel = np.where(o_ok[..., None, None], np.nan_to_num(_held(vel[allp[:, None], o_slot])), np.nan)
+    ids_all = np.concatenate([np.where(g_ok, ids[allp[:, None], g_slot], -1),
+                              np.where(o_ok, ids[allp[:, None], o_slot], -1)], axis=1)[op]
+
+    res = rollout(ghost_model, obs[op], rpos, meta, k, h, cfg.horizon)
+    gxy = res.paths[orow, :, a]                              # (n, M, 2)
+    gv = (res.paths[orow, :, a] - res.paths[orow, :, a - 1]) * fps
+    dxy = np.concatenate([gxy, oth_pos[op, :, a]], axis=1)
+    dv = np.concatenate([gv, oth_vel[op, :, a]], axis=1)
+    feats = arrival_features(land, rvel[orow, a], rspd[orow, a], dxy, dv, ball_o,
+                             col["line_of_scrimmage_x_std"][op], cfg.radius_yd)
     idx = feats.pop("nearest_defender_index")
-    for name, values in feats.items():
-        out[name] = values
-    near = np.where(idx >= 0, ids_all[rows, np.maximum(idx, 0)], -1)
-    out["nearest_defender_nfl_id"] = pd.Series(near, dtype="Int64").mask(near < 0)
-    out["ghost_steps"] = res.steps
-    out["ghost_steps_capped"] = res.capped_steps
-    return out[OPTION_COLUMNS].reset_index(drop=True)
+    near = np.where(idx >= 0, ids_all[orow, np.maximum(idx, 0)], -1)
+    throw_i = throw[op].astype(np.int64)
+    out = pd.DataFrame({
+        "game_id": game[op], "play_id": play[op], "dataset": pc["dataset"].to_numpy()[op],
+        "passer_nfl_id": col["passer_nfl_id"][op], "receiver_nfl_id": rid,
+        "receiver_position_group": group[op, oslot], "is_actual_target": rid == col["target_nfl_id"][op],
+        "throw_frame_id": throw_i, "arrival_frame_id": throw_i + k, "flight_frames": k, "flight_time_s": k / fps,
+        "route_method": np.where(a <= last, "actual", "extrapolated_constant_velocity").astype(object),
+        "landing_x_std": land[:, 0], "landing_y_std": land[:, 1],
+        "receiver_separation_throw_yd": sep_throw, "passer_rusher_distance_throw_yd": rusher[op],
+        "passer_speed_throw_yps": passer_speed[op], "time_to_throw_s": time_to_throw[op],
+        **feats,
+        "nearest_defender_nfl_id": pd.Series(near, dtype="Int64").mask(near < 0),
+        "n_ghosted_defenders": n_g[op], "n_other_defenders": n_o[op],
+        "ghost_steps": res.steps, "ghost_steps_capped": res.capped_steps,
+    })
+    return out[OPTION_COLUMNS]

@@ -15,7 +15,17 @@ import pandas as pd
 
 from ngs.constants import frame_rate_hz
 from ngs.decisions import MODEL_NAME, consistency, flight
-from ngs.decisions.options import OPTION_COLUMNS, OptionConfig, build_options
+from ngs.decisions.ghost import limited_threads
+from ngs.decisions.options import (
+    CHUNK_PASSES,
+    OPTION_COLUMNS,
+    ChunkTracks,
+    OptionConfig,
+    chunk_options,
+    concat_options,
+    needed_players,
+    prepare_passes,
+)
 from ngs.decisions.scoring import CompletionScorer, rank_options
 
 SOURCE_REFS = ("fct_pass_events", "fct_tracking", "fct_plays")
@@ -37,16 +47,36 @@ where p.throw_frame_id is not null
 order by p.game_id, p.play_id
 """
 
-TRACKS_SQL = """
+# The players of a chunk of passes (registered as {chunk}: pass_idx, game_id, play_id, throw_frame_id,
+# snap_frame_id): side and position group at his earliest frame where known, position at the snap.
+PLAYERS_SQL = """
 select
-    t.game_id, t.play_id, t.nfl_id, t.frame_id, t.is_offense, t.position_group,
-    t.x_std, t.y_std, t.speed_yps, t.vx, t.vy
+    c.pass_idx, t.nfl_id,
+    arg_min(t.is_offense, t.frame_id) filter (where t.is_offense is not null) as is_offense,
+    arg_min(t.position_group, t.frame_id) filter (where t.position_group is not null) as position_group,
+    max(t.x_std) filter (where t.frame_id = c.snap_frame_id) as snap_x_std,
+    max(t.y_std) filter (where t.frame_id = c.snap_frame_id) as snap_y_std
 from {tracking} as t
-inner join {pass_events} as p on t.game_id = p.game_id and t.play_id = p.play_id
+inner join {chunk} as c on t.game_id = c.game_id and t.play_id = c.play_id
+where not t.is_ball and t.nfl_id is not null
+    and t.game_id between {first_game} and {last_game}
+    and (t.frame_id between c.throw_frame_id - {before} and c.throw_frame_id + {after}
+         or t.frame_id = c.snap_frame_id)
+group by c.pass_idx, t.nfl_id
+order by c.pass_idx, t.nfl_id
+"""
+
+# Their rows in the window, only for the players an option can use ({players}: pass_idx, nfl_id, player,
+# after), after the throw only where ``after``.
+FRAMES_SQL = """
+select
+    p.player, t.frame_id - c.throw_frame_id + {before} as frame, t.x_std, t.y_std, t.speed_yps, t.vx, t.vy
+from {tracking} as t
+inner join {chunk} as c on t.game_id = c.game_id and t.play_id = c.play_id
+inner join {players} as p on c.pass_idx = p.pass_idx and t.nfl_id = p.nfl_id
 where not t.is_ball
-    and p.throw_frame_id is not null
-    and (t.frame_id between p.throw_frame_id - {before} and p.throw_frame_id + {after}
-         or t.frame_id = p.snap_frame_id)
+    and t.game_id between {first_game} and {last_game}
+    and t.frame_id between c.throw_frame_id - {before} and c.throw_frame_id + (case when p.after then {after} else 0 end)
 """
 
 OUTPUT_COLUMNS = [
@@ -69,21 +99,80 @@ def option_config(dbt, history: int, horizon: int) -> OptionConfig:
 
 
 def _views(refs: dict, session) -> dict[str, str]:
+    """A temporary view per ref (nothing is left in the warehouse)."""
     names = {}
     for ref, rel in refs.items():
         view = f"decisions_src_{ref}"
-        rel.create_view(view, replace=True)
+        session.execute(f"create or replace temp view {view} as {rel.sql_query()}")
         names[ref] = view
     return names
 
 
-def load_inputs(refs: dict, session, cfg: OptionConfig, min_season: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    names = _views(refs, session)
-    passes = session.execute(PASSES_SQL.format(min_season=min_season, pass_events=names["fct_pass_events"],
-                                               plays=names["fct_plays"], tracking=names["fct_tracking"])).df()
-    tracks = session.execute(TRACKS_SQL.format(tracking=names["fct_tracking"], pass_events=names["fct_pass_events"],
-                                               before=cfg.history - 1, after=cfg.max_flight_frames)).df()
-    return passes, tracks
+def load_passes(names: dict[str, str], session, min_season: int) -> pd.DataFrame:
+    return session.execute(PASSES_SQL.format(min_season=min_season, pass_events=names["fct_pass_events"],
+                                             plays=names["fct_plays"], tracking=names["fct_tracking"])).df()
+
+
+def _numpy(session, sql: str) -> dict[str, np.ndarray]:
+    """A query's columns as numpy arrays (numbers as float64 / int64 with NULL -> NaN, others as objects)."""
+    out = {}
+    for name, values in session.execute(sql).fetchnumpy().items():
+        if isinstance(values, np.ma.MaskedArray):
+            values = (values.astype(float).filled(np.nan) if values.dtype.kind in "biuf"
+                      else values.astype(object).filled(None))
+        out[name] = np.asarray(values)
+    return out
+
+
+def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
+               all_defenders: bool = False) -> ChunkTracks:
+    """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB: only the players
+    and frames an option can use (ngs.decisions.options.needed_players)."""
+    chunk, players_view = "decisions_chunk", "decisions_players"
+    keys = pd.DataFrame({"pass_idx": np.arange(len(pc)), "game_id": pc["game_id"].to_numpy(np.int64),
+                         "play_id": pc["play_id"].to_numpy(np.int64),
+                         "throw_frame_id": pc["throw_frame_id"].to_numpy(np.int64),
+                         "snap_frame_id": pd.array(pc["snap_frame_id"], dtype="Int64")})
+    args = dict(tracking=names["fct_tracking"], chunk=chunk, players=players_view,
+                first_game=int(keys["game_id"].min()), last_game=int(keys["game_id"].max()),
+                before=cfg.history - 1, after=cfg.max_flight_frames)
+    session.register(chunk, keys)
+    try:
+        found = _numpy(session, PLAYERS_SQL.format(**args))
+        players = {"pass": found["pass_idx"].astype(np.int64), "nfl_id": found["nfl_id"].astype(np.int64),
+                   "is_offense": found["is_offense"].astype(float), "position_group": found["position_group"],
+                   "snap_x_std": found["snap_x_std"].astype(float), "snap_y_std": found["snap_y_std"].astype(float)}
+        keep, after = needed_players(players, pc, only_actual, all_defenders)
+        players = {c: v[keep] for c, v in players.items()}
+        session.register(players_view, pd.DataFrame({"pass_idx": players["pass"], "nfl_id": players["nfl_id"],
+                                                     "player": np.arange(int(keep.sum())), "after": after[keep]}))
+        try:
+            frames = _numpy(session, FRAMES_SQL.format(**args))
+        finally:
+            session.unregister(players_view)
+    finally:
+        session.unregister(chunk)
+    frames = {"player": frames["player"].astype(np.int64), "frame": frames["frame"].astype(np.int64),
+              **{c: frames[c].astype(float) for c in ("x_std", "y_std", "speed_yps", "vx", "vy")}}
+    return ChunkTracks(players, frames)
+
+
+def iter_chunks(session, names: dict[str, str], passes: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
+                all_defenders: bool = False, chunk_passes: int = CHUNK_PASSES):
+    """(prepared passes, their ChunkTracks) for consecutive whole games of about ``chunk_passes`` passes."""
+    prepared = prepare_passes(passes)
+    if prepared.empty:
+        return
+    game = prepared["game_id"].to_numpy()
+    ends = np.r_[np.flatnonzero(game[1:] != game[:-1]) + 1, len(prepared)]   # one past each game's last pass
+    lo = 0
+    while lo < len(prepared):
+        later = ends[ends > lo]
+        fits = later[later - lo <= chunk_passes]
+        hi = int(fits[-1]) if len(fits) else int(later[0])     # whole games, at least one
+        pc = prepared.iloc[lo:hi].reset_index(drop=True)
+        yield pc, load_chunk(session, names, pc, cfg, only_actual, all_defenders)
+        lo = hi
 
 
 def _ghost_model(dbt):
@@ -113,10 +202,13 @@ def target_options(dbt, session, refs: dict) -> pd.DataFrame:
     """marts.fct_target_options: one row per pass and eligible receiver."""
     ghost = _ghost_model(dbt)
     cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
-    passes, tracks = load_inputs(refs, session, cfg, _config(dbt, "simulated_min_season", 2030))
+    names = _views(refs, session)
+    passes = load_passes(names, session, _config(dbt, "simulated_min_season", 2030))
     flights = flight.fit_per_dataset(passes, frame_rate_hz())
     scorer = completion_scorer(dbt, session)
-    options = build_options(passes, tracks, ghost, flights, cfg)
+    with limited_threads():
+        options = concat_options([chunk_options(pc, tracks, ghost, flights, cfg)
+                                  for pc, tracks in iter_chunks(session, names, passes, cfg)])
     out = rank_options(score_options(options, scorer))
     out["expected_air_yards"] = out["completion_probability"] * out["pass_depth_yd"]
     out["completion_model_version"] = scorer.version
@@ -146,7 +238,8 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
     scoring figures. ``options``: fct_target_options; ``measured``: fct_pass_features."""
     ghost = _ghost_model(dbt)
     cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
-    passes, tracks = load_inputs(refs, session, cfg, _config(dbt, "simulated_min_season", 2030))
+    names = _views(refs, session)
+    passes = load_passes(names, session, _config(dbt, "simulated_min_season", 2030))
     fps = frame_rate_hz()
     flights = flight.fit_per_dataset(passes, fps)
     scorer = completion_scorer(dbt, session)
@@ -165,10 +258,16 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
         variants = {MODEL_NAME: dict(ghost_model=ghost),
                     f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
                     f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
+        built: dict[str, list] = {name: [] for name in variants}
+        with limited_threads():   # one read of the tracking for the three variants
+            for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True):
+                for name, kw in variants.items():
+                    built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
+                                                     arrival_override=override, only_actual=True,
+                                                     ghost_defenders=kw.get("ghost_defenders", True)))
         at_real = {}
-        for name, kw in variants.items():
-            frame = build_options(real, tracks, kw["ghost_model"], flights, cfg, arrival_override=override,
-                                  only_actual=True, ghost_defenders=kw.get("ghost_defenders", True))
+        for name, parts_of in built.items():
+            frame = concat_options(parts_of)
             at_real[name] = score_options(frame, scorer) if len(frame) else None
         parts.append(consistency.consistency_metrics(version, actual, meas, at_real))
     parts = [p for p in parts if len(p)]
