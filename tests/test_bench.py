@@ -66,6 +66,39 @@ def test_append_equals_from_scratch(bench_mod, tmp_path):
         assert after[key] == expected[key], key
 
 
+def test_batched_build_equals_one_statement(bench_mod, tmp_path, monkeypatch):
+    """int_tracking_flagged built in batches of a few games (materialized batched_by_game) holds exactly the
+    rows of a build in one statement; an append in batches too."""
+    both = bench_mod.release(2)
+    one_statement = tmp_path / "one.duckdb"
+    build([both], one_statement, train=False, quiet=True, select=FOUNDATION)
+    with duckdb.connect(str(one_statement), read_only=True) as con:
+        rows_per_game = con.execute("select count(*) from intermediate.int_tracking_flagged group by game_id").fetchall()
+    monkeypatch.setenv("NGS_BATCH_ROWS", str(min(n for (n,) in rows_per_game) // 3))  # a batch per game
+    batched = tmp_path / "batched.duckdb"
+    build([both], batched, train=False, quiet=True, select=FOUNDATION)
+    appended = tmp_path / "appended.duckdb"
+    build([bench_mod.release(1)], appended, train=False, quiet=True, select=FOUNDATION)
+    build([bench_mod.next_games(1, 1)], appended, train=False, quiet=True, select=FOUNDATION, append=True)
+
+    assert _counts(batched) == _counts(one_statement)
+    # the appended game comes from another file: compare what does not name the file
+    cols = ("source, game_id, play_id, nfl_id, frame_id, x_std, y_std, vx, vy, ax, ay, frames_missing_before, "
+            "quarantine_rule, all_rules, play_bad_share")
+    with duckdb.connect() as con:
+        for name, path in (("one", one_statement), ("batched", batched), ("appended", appended)):
+            con.execute(f"attach '{path}' as {name} (read_only)")
+        flagged = "{}.intermediate.int_tracking_flagged"
+        n = con.execute(f"select count(*) from {flagged.format('one')}").fetchone()[0]
+        assert n == sum(n for (n,) in rows_per_game)
+        same_files = f"source_file, source_row, {cols}"
+        for other, compared in (("batched", same_files), ("appended", cols)):
+            for a, b in (("one", other), (other, "one")):
+                diff = con.execute(f"select count(*) from (select {compared} from {flagged.format(a)} "
+                                   f"except all select {compared} from {flagged.format(b)})").fetchone()[0]
+                assert diff == 0, (a, b)
+
+
 def test_bench_json_on_one_game(bench_mod):
     result = bench_mod.bench(1, select=FOUNDATION)
     for key in ("games", "rows", "build_s", "peak_rss_mb", "stages", "pandas_s", "pandas_peak_rss_mb",

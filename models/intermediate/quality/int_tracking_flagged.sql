@@ -8,9 +8,13 @@
 -- steps, velocity and acceleration come from the previous one and two rows. (After a duplicated frame
 -- the step is measured from its last copy; in the real releases duplicates are exact copies.)
 --
--- Incremental (dbt_project.yml): a build onto an existing warehouse (`ngs build --append`) recomputes only
--- the plays that rows of newly loaded files belong to (raw.load_manifest files not yet in this table),
--- deleting and re-inserting those plays whole, so tracks and play shares are the same as from scratch.
+-- Built in batches of whole games (dbt_project.yml: materialized batched_by_game, plan
+-- macros/tracking_batches.sql): each statement reads the games batch_filter() lets through, so a season's
+-- window pass runs a few million rows at a time in memory instead of spilling. Every window and the play
+-- shares are partitioned by game, so the rows are the same as from one statement.
+-- On an append (`ngs build --append`) only the plays that rows of newly loaded files belong to
+-- (raw.load_manifest files not yet in this table) are recomputed, deleted and re-inserted whole, so tracks
+-- and play shares are the same as from scratch.
 {%- set fps = var('frame_rate_hz') %}
 {%- set length = var('field_length_yd') %}
 {%- set width = var('field_width_yd') %}
@@ -27,16 +31,12 @@ rules as (
     from {{ ref('quality_rules') }}
 ),
 
-{%- if is_incremental() %}
+{%- if ngs_is_appending() %}
 
 new_plays as (
     select distinct game_id, play_id
     from {{ ref('int_tracking_unioned') }}
-    where source_file in (
-        select source_file from {{ ref('stg_ingest__load_manifest') }}
-        except
-        select distinct source_file from {{ this }}
-    )
+    where source_file in ({{ tracking_new_files() }})
 ),
 {%- endif %}
 
@@ -54,8 +54,9 @@ tracking as (
     from {{ ref('int_tracking_standardised') }} as standardised
     inner join files
         on standardised.source_file = files.source_file
-    {%- if is_incremental() %}
-    where (standardised.game_id, standardised.play_id) in (select (game_id, play_id) from new_plays)
+    where {{ batch_filter('standardised.game_id') }}
+    {%- if ngs_is_appending() %}
+        and (standardised.game_id, standardised.play_id) in (select (game_id, play_id) from new_plays)
     {%- endif %}
 ),
 
