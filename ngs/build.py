@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ngs.errors import BuildError, IngestError
-from ngs.ingest import create_raw_tables, discover, load_file
+from ngs.ingest import create_raw_tables, discover, load_files
 from ngs.ingest.load import already_loaded
 from ngs.paths import REPO_ROOT
 
@@ -129,14 +129,15 @@ def build(
         try:
             create_raw_tables(con)
             done = already_loaded(con) if append else set()
-            raw_rows = 0
             for f in files:
                 if str(f.path) in done:
                     raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
-                n = load_file(con, f)
-                raw_rows += n
+
+            def report(f, n: int) -> None:
                 if not quiet:
                     print(f"  loaded {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
+
+            raw_rows = load_files(con, files, on_loaded=report)
             con.execute("checkpoint")
         finally:
             con.close()

@@ -10,7 +10,7 @@ import pytest
 from conftest import require_shared_data
 
 from ngs.errors import IngestError
-from ngs.ingest import create_raw_tables, detect, discover, load_file
+from ngs.ingest import create_raw_tables, detect, discover, load_file, load_files
 
 TRACKING_2019 = ("bdb2019", "tracking_gameId_2017090700.csv")
 
@@ -86,6 +86,28 @@ def test_wrong_type_names_line_and_column(tmp_path):
         _load(path)
     msg = str(exc.value)
     assert str(path) in msg and "line 10" in msg and "'x'" in msg
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("workers", [1, 3])
+def test_files_load_side_by_side_and_the_first_bad_one_is_named(tmp_path, workers):
+    good = [_sample(tmp_path, f"tracking_gameId_{i}.csv", lines=20 + 10 * i) for i in range(1, 4)]
+    con = duckdb.connect()
+    create_raw_tables(con)
+    assert load_files(con, [detect(p) for p in good], workers=workers) == 29 + 39 + 49
+    # each file keeps its own line order: source_row 1..n, whatever ran beside it
+    rows = con.execute("select source_file, min(source_row), max(source_row), count(distinct source_row) "
+                       "from raw.bdb2019_tracking group by 1 order by 1").fetchall()
+    assert rows == [(str(p), 1, n, n) for p, n in zip(good, (29, 39, 49), strict=True)]
+
+    bad = _sample(tmp_path, "tracking_gameId_9.csv")
+    bad.write_bytes(bad.read_bytes()[:-40])
+    con = duckdb.connect()
+    create_raw_tables(con)
+    files = [detect(good[0]), detect(bad), detect(good[1])]
+    with pytest.raises(IngestError) as exc:
+        load_files(con, files, workers=workers)
+    assert str(bad) in str(exc.value) and "line 60" in str(exc.value)
 
 
 @pytest.mark.real_data
