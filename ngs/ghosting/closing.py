@@ -89,10 +89,10 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     """
     h = history or (model.config.history if model is not None else 3)
     H = horizon or (model.config.horizon if model is not None else 10)
-    tgt = tracks[tracks["is_target"] == 1.0]
-    one = tgt.groupby(["game_id", "play_id"])["nfl_id"].nunique()
-    plays = one[one == 1].index
-    sub = tracks.set_index(["game_id", "play_id"]).loc[lambda d: d.index.isin(plays)].reset_index()
+    # plays with exactly one targeted nfl_id (a row mask: the tracks are not re-indexed or copied whole)
+    n_targets = tracks["nfl_id"].where(tracks["is_target"] == 1.0).groupby(
+        [tracks["game_id"], tracks["play_id"]]).transform("nunique")
+    sub = tracks[(n_targets == 1).to_numpy()]
     w, _ = data.build_windows(sub, h, H, starts="first")
     if len(w) == 0:
         empty = pd.DataFrame(columns=["condition", "mean_score", "n", "mean_closing", "mean_superhuman_penalty"])

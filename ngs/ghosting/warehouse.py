@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -116,14 +118,37 @@ def feature_screening(dbt) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------- scoring
+@contextmanager
+def scoring_threads() -> Iterator[None]:
+    """Cap torch's and the OpenMP/BLAS pools (NGS_GHOSTING_THREADS, default 1) while scoring: dbt runs two
+    models at a time on this 2-core machine, where the network's batches run 2-4x slower with 2 threads
+    than with one. The network's output is bit-for-bit the same with 1 or 2 threads (checked)."""
+    import torch
+
+    n = int(os.environ.get("NGS_GHOSTING_THREADS", "1"))
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _score_windows(model: GhostModel, tr: pd.DataFrame) -> tuple[data.Windows, np.ndarray]:
-    tr = data.apply_roles(tr, model.roles) if model.roles is not None else tr
+    if model.roles is not None and tr["is_target"].isna().any():  # else apply_roles would only copy
+        tr = data.apply_roles(tr, model.roles)
     w, _ = data.build_windows(tr, model.config.history, model.config.horizon, starts="first")
     return w, model.predict(w) if len(w) else np.zeros((0, model.config.horizon, 2))
 
 
 def ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
     """One row per pass, defender, predicted frame (warehouse pass plays, first window after the throw)."""
+    with scoring_threads():
+        return _ghost_trajectories(dbt, session, refs)
+
+
+def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
     tr = warehouse_tracks(refs, session)
     cols = ["game_id", "play_id", "nfl_id", "split", "throw_frame_id", "frame_id", "horizon_step",
@@ -171,6 +196,11 @@ def _metric_rows(version: str, dataset: str, split: str, w: data.Windows, pred: 
 def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     """Model vs constant velocity vs constant acceleration on the held-out tracks: real = BDB 2026 weeks
     11-14 (first window of each track, as ``ngs ghost-eval``), simulated = the warehouse's test games."""
+    with scoring_threads():
+        return _ghosting_metrics(dbt, session, refs)
+
+
+def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
     rows: list[tuple] = []
     real = real_tracks(dbt, weeks=data.TEST_WEEKS)
@@ -194,19 +224,24 @@ def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
 def closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
     """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the
     real BDB 2026 plays (targets inferred) and the warehouse's pass plays (targets known)."""
+    with scoring_threads():
+        return _closing_scores(dbt, session, refs)
+
+
+def _closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
     seed = int(dbt.config.get("ghosting_closing_seed") or 0)
     parts = []
     real = real_tracks(dbt)
     if real is not None:
-        tr = data.infer_targets_full(real.drop(columns="split"), model.roles)
+        tr = data.infer_targets_full(real, model.roles)  # the split column rides along unused
         _, per = closing.closing_experiment(tr, model, seed=seed)
         if len(per):
             per.insert(3, "dataset", "real")
             parts.append(per)
     sim = warehouse_tracks(refs, session)
     if len(sim):
-        _, per = closing.closing_experiment(sim.drop(columns=["split"]), model, seed=seed)
+        _, per = closing.closing_experiment(sim, model, seed=seed)
         if len(per):
             per.insert(3, "dataset", "simulated")
             parts.append(per)
