@@ -90,15 +90,20 @@ def _first_true(mask: np.ndarray, axis: int) -> np.ndarray:
     return np.argmax(mask, axis=axis)
 
 
-def _held(arr: np.ndarray) -> np.ndarray:
-    """Forward-fill NaNs along axis 2 (frames) of (n, m, F, 2), then backfill the leading NaNs, each
-    coordinate on its own; an all-NaN column stays NaN."""
-    F = arr.shape[2]
-    valid = ~np.isnan(arr)
-    frame = np.arange(F).reshape(1, 1, F, 1)
-    idx = np.maximum.accumulate(np.where(valid, frame, -1), axis=2)
-    idx = np.where(idx < 0, _first_true(valid, 2)[:, :, None, :], idx)
-    return np.take_along_axis(arr, idx, axis=2)
+def _held_at(arr: np.ndarray, rows: np.ndarray, slots: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``arr`` (passes, players, F, 2) of pass ``rows[i]``, players ``slots[i]`` at frame ``at[i]``: (n, m, 2),
+    each coordinate where it is known at that frame, else at the last frame before it where it is, else
+    at the first frame where it is (NaN if never)."""
+    out = arr[rows[:, None], slots, at[:, None]]
+    o, j, d = np.nonzero(np.isnan(out))
+    if len(o):
+        series = arr[rows[o], slots[o, j], :, d]                         # (k, F)
+        valid = ~np.isnan(series)
+        frame = np.arange(series.shape[1])[None, :]
+        last = np.max(np.where(valid & (frame <= at[o][:, None]), frame, -1), axis=1)
+        pick = np.where(last >= 0, last, _first_true(valid, 1))
+        out[o, j, d] = series[np.arange(len(o)), pick]
+    return out
 
 
 def prepare_passes(passes: pd.DataFrame) -> pd.DataFrame:
@@ -161,38 +166,6 @@ def chunk_tracks(passes: pd.DataFrame, tracks: pd.DataFrame, cfg: OptionConfig) 
     frames = {"player": player[win], "frame": f[win].astype(np.int64), "x_std": x[win], "y_std": y[win],
               **{c: pd.to_numeric(tracks[c]).to_numpy(float)[win] for c in ("speed_yps", "vx", "vy")}}
     return ChunkTracks(players, frames)
-
-
-def needed_players(players: dict[str, np.ndarray], passes: pd.DataFrame, only_actual: bool = False,
-                   all_defenders: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Which players of ``ChunkTracks.players`` an option can use (``keep``), and which of them after the
-    throw (``after``; the others only up to it). The passer (at the throw), the target, every defender
-    and, unless ``only_actual``, the offensive players of a receiver group or of none; after the throw: the
-    receivers and the defenders that are not ghosted (all of them with ``all_defenders``, the diagnostic
-    without ghosting). Dropping the rest changes no option: it only spares reading them."""
-    pas = np.asarray(players["pass"], dtype=np.int64)
-    nid = np.asarray(players["nfl_id"])
-    off = np.asarray(players["is_offense"], dtype=float)
-    group = pd.Series(players["position_group"], dtype=object)
-    no_group = group.isna().to_numpy()
-    passer = nid == passes["passer_nfl_id"].to_numpy(float)[pas]
-    target = nid == passes["target_nfl_id"].to_numpy(float)[pas]
-    receiver = (off == 1.0) & (no_group | group.isin(RECEIVER_GROUPS).to_numpy()) & ~passer & (not only_actual)
-    defender = off == 0.0
-    keep = passer | target | defender | receiver
-    after = target | receiver | (defender & (all_defenders | no_group | ~group.isin(GHOSTED_GROUPS).to_numpy()))
-    return keep, after & keep
-
-
-def prune(tracks: ChunkTracks, keep: np.ndarray, after: np.ndarray, cfg: OptionConfig) -> ChunkTracks:
-    """``tracks`` without the players not kept and without the frames after the throw of those not ``after``
-    (what `ngs.decisions.warehouse` reads from DuckDB)."""
-    new_index = np.cumsum(keep) - 1
-    player = np.asarray(tracks.frames["player"], dtype=np.int64)
-    rows = keep[player] & (after[player] | (np.asarray(tracks.frames["frame"]) <= cfg.history - 1))
-    frames = {c: np.asarray(v)[rows] for c, v in tracks.frames.items()}
-    frames["player"] = new_index[player[rows]]
-    return ChunkTracks({c: np.asarray(v)[keep] for c, v in tracks.players.items()}, frames)
 
 
 def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, flight_models: dict[str, fl.FlightModel],
@@ -362,17 +335,18 @@ def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_mod
     early = np.arange(h)[None, None, :] < first[..., None]
     obs = np.where(early[..., None], np.take_along_axis(obs, first[..., None, None].repeat(2, -1), axis=2), obs)
     o_slot = np.argsort(~others, axis=1, kind="stable")[:, :N]
-    o_ok = (np.arange(N)[None, :] < n_o[:, None])
-    oth_pos = np.where(o_ok[..., None, None], _held(pos[allp[:, None], o_slot]), np.nan)
-    oth_vel = np.where(o_ok[..., None, None], np.nan_to_num(_held(vel[allp[:, None], o_slot])), np.nan)
-    ids_all = np.concatenate([np.where(g_ok, ids[allp[:, None], g_slot], -1),
-                              np.where(o_ok, ids[allp[:, None], o_slot], -1)], axis=1)[op]
+    o_ok = (np.arange(N)[None, :] < n_o[:, None])[op]
+    ids_all = np.concatenate([np.where(g_ok, ids[allp[:, None], g_slot], -1)[op],
+                              np.where(o_ok, ids[allp[:, None], o_slot][op], -1)], axis=1)
 
     res = rollout(ghost_model, obs[op], rpos, meta, k, h, cfg.horizon)
     gxy = res.paths[orow, :, a]                              # (n, M, 2)
     gv = (res.paths[orow, :, a] - res.paths[orow, :, a - 1]) * fps
-    dxy = np.concatenate([gxy, oth_pos[op, :, a]], axis=1)
-    dv = np.concatenate([gv, oth_vel[op, :, a]], axis=1)
+    # the other defenders where they are tracked at the arrival (held at their last tracked frame after it)
+    oth_xy = np.where(o_ok[..., None], _held_at(pos, op, o_slot[op], a), np.nan)
+    oth_v = np.where(o_ok[..., None], np.nan_to_num(_held_at(vel, op, o_slot[op], a)), np.nan)
+    dxy = np.concatenate([gxy, oth_xy], axis=1)
+    dv = np.concatenate([gv, oth_v], axis=1)
     feats = arrival_features(land, rvel[orow, a], rspd[orow, a], dxy, dv, ball_o,
                              col["line_of_scrimmage_x_std"][op], cfg.radius_yd)
     idx = feats.pop("nearest_defender_index")

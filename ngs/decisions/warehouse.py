@@ -18,12 +18,13 @@ from ngs.decisions import MODEL_NAME, consistency, flight
 from ngs.decisions.ghost import limited_threads
 from ngs.decisions.options import (
     CHUNK_PASSES,
+    GHOSTED_GROUPS,
     OPTION_COLUMNS,
+    RECEIVER_GROUPS,
     ChunkTracks,
     OptionConfig,
     chunk_options,
     concat_options,
-    needed_players,
     prepare_passes,
 )
 from ngs.decisions.scoring import CompletionScorer, rank_options
@@ -47,36 +48,35 @@ where p.throw_frame_id is not null
 order by p.game_id, p.play_id
 """
 
-# The players of a chunk of passes (registered as {chunk}: pass_idx, game_id, play_id, throw_frame_id,
-# snap_frame_id): side and position group at his earliest frame where known, position at the snap.
-PLAYERS_SQL = """
+# The tracking rows of a chunk of passes (registered as {chunk}: pass_idx, game_id, play_id, throw_frame_id,
+# snap_frame_id, passer_nfl_id, target_nfl_id) that an option can use (sorted in numpy: cheaper): up to
+# the throw the passer, the target, every defender and the receivers (offensive players of a receiver group
+# or of none; none with only_actual); after it the target, the receivers and the defenders that are not
+# ghosted (all of them for the diagnostic without ghosting); at the snap the offensive players of no group
+# (the lineman rule). A player's side and group are the same on every row of a play, so a row-level
+# filter keeps or drops all of his rows (ngs.decisions.options.build_options, which reads everything, gives
+# the same options: tests/test_decisions.py).
+TRACKS_SQL = """
 select
-    c.pass_idx, t.nfl_id,
-    arg_min(t.is_offense, t.frame_id) filter (where t.is_offense is not null) as is_offense,
-    arg_min(t.position_group, t.frame_id) filter (where t.position_group is not null) as position_group,
-    max(t.x_std) filter (where t.frame_id = c.snap_frame_id) as snap_x_std,
-    max(t.y_std) filter (where t.frame_id = c.snap_frame_id) as snap_y_std
+    c.pass_idx, t.nfl_id, t.frame_id - c.throw_frame_id + {before} as frame,
+    t.is_offense::tinyint as is_offense, t.position_group, t.x_std, t.y_std, t.speed_yps, t.vx, t.vy
 from {tracking} as t
 inner join {chunk} as c on t.game_id = c.game_id and t.play_id = c.play_id
 where not t.is_ball and t.nfl_id is not null
     and t.game_id between {first_game} and {last_game}
-    and (t.frame_id between c.throw_frame_id - {before} and c.throw_frame_id + {after}
-         or t.frame_id = c.snap_frame_id)
-group by c.pass_idx, t.nfl_id
-order by c.pass_idx, t.nfl_id
-"""
-
-# Their rows in the window, only for the players an option can use ({players}: pass_idx, nfl_id, player,
-# after), after the throw only where ``after``.
-FRAMES_SQL = """
-select
-    p.player, t.frame_id - c.throw_frame_id + {before} as frame, t.x_std, t.y_std, t.speed_yps, t.vx, t.vy
-from {tracking} as t
-inner join {chunk} as c on t.game_id = c.game_id and t.play_id = c.play_id
-inner join {players} as p on c.pass_idx = p.pass_idx and t.nfl_id = p.nfl_id
-where not t.is_ball
-    and t.game_id between {first_game} and {last_game}
-    and t.frame_id between c.throw_frame_id - {before} and c.throw_frame_id + (case when p.after then {after} else 0 end)
+    and (
+        (t.frame_id between c.throw_frame_id - {before} and c.throw_frame_id
+         and (t.nfl_id = c.passer_nfl_id or t.nfl_id = c.target_nfl_id or not t.is_offense
+              or ({receivers} and t.is_offense
+                  and (t.position_group is null or t.position_group in {receiver_groups}))))
+        or (t.frame_id between c.throw_frame_id + 1 and c.throw_frame_id + {after}
+            and (t.nfl_id = c.target_nfl_id
+                 or ({receivers} and t.is_offense and t.nfl_id is distinct from c.passer_nfl_id
+                     and (t.position_group is null or t.position_group in {receiver_groups}))
+                 or (not t.is_offense and ({all_defenders} or t.position_group is null
+                                           or t.position_group not in {ghosted_groups}))))
+        or (t.frame_id = c.snap_frame_id and t.is_offense and t.position_group is null)
+    )
 """
 
 OUTPUT_COLUMNS = [
@@ -113,47 +113,80 @@ def load_passes(names: dict[str, str], session, min_season: int) -> pd.DataFrame
                                              plays=names["fct_plays"], tracking=names["fct_tracking"])).df()
 
 
-def _numpy(session, sql: str) -> dict[str, np.ndarray]:
-    """A query's columns as numpy arrays (numbers as float64 / int64 with NULL -> NaN, others as objects)."""
-    out = {}
-    for name, values in session.execute(sql).fetchnumpy().items():
-        if isinstance(values, np.ma.MaskedArray):
-            values = (values.astype(float).filled(np.nan) if values.dtype.kind in "biuf"
-                      else values.astype(object).filled(None))
-        out[name] = np.asarray(values)
-    return out
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _first_known(known: np.ndarray, player: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by (player, frame): (players with a known value, their first such row)."""
+    rows = np.flatnonzero(known)
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = player[rows[1:]] != player[rows[:-1]]
+    return player[rows[first]], rows[first]
+
+
+def _row_order(pass_idx: np.ndarray, nfl_id: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The order of rows by (pass, player, frame): one stable sort of a combined key (the rows come nearly
+    sorted, which the stable sort exploits), or a lexsort where the key would overflow."""
+    if not len(pass_idx):
+        return np.zeros(0, dtype=np.int64)
+    n_lo, f_lo = int(nfl_id.min()), int(frame.min())
+    n_span, f_span = int(nfl_id.max()) - n_lo + 1, int(frame.max()) - f_lo + 1
+    if (int(pass_idx.max()) + 1) * n_span * f_span >= 2**62:
+        return np.lexsort((frame, nfl_id, pass_idx))
+    key = (pass_idx * n_span + (nfl_id - n_lo)) * f_span + (frame - f_lo)
+    return np.argsort(key, kind="stable")
 
 
 def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
                all_defenders: bool = False) -> ChunkTracks:
-    """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB: only the players
-    and frames an option can use (ngs.decisions.options.needed_players)."""
-    chunk, players_view = "decisions_chunk", "decisions_players"
+    """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB in one query: only
+    the players and frames an option can use (TRACKS_SQL)."""
+    import pyarrow.compute as pac
+
+    chunk = "decisions_chunk"
     keys = pd.DataFrame({"pass_idx": np.arange(len(pc)), "game_id": pc["game_id"].to_numpy(np.int64),
                          "play_id": pc["play_id"].to_numpy(np.int64),
                          "throw_frame_id": pc["throw_frame_id"].to_numpy(np.int64),
-                         "snap_frame_id": pd.array(pc["snap_frame_id"], dtype="Int64")})
-    args = dict(tracking=names["fct_tracking"], chunk=chunk, players=players_view,
-                first_game=int(keys["game_id"].min()), last_game=int(keys["game_id"].max()),
-                before=cfg.history - 1, after=cfg.max_flight_frames)
+                         **{c: pd.array(pc[c], dtype="Int64")
+                            for c in ("snap_frame_id", "passer_nfl_id", "target_nfl_id")}})
+    sql = TRACKS_SQL.format(tracking=names["fct_tracking"], chunk=chunk, first_game=int(keys["game_id"].min()),
+                            last_game=int(keys["game_id"].max()), before=cfg.history - 1,
+                            after=cfg.max_flight_frames, receivers="false" if only_actual else "true",
+                            all_defenders="true" if all_defenders else "false",
+                            receiver_groups=_sql_list(RECEIVER_GROUPS), ghosted_groups=_sql_list(GHOSTED_GROUPS))
     session.register(chunk, keys)
     try:
-        found = _numpy(session, PLAYERS_SQL.format(**args))
-        players = {"pass": found["pass_idx"].astype(np.int64), "nfl_id": found["nfl_id"].astype(np.int64),
-                   "is_offense": found["is_offense"].astype(float), "position_group": found["position_group"],
-                   "snap_x_std": found["snap_x_std"].astype(float), "snap_y_std": found["snap_y_std"].astype(float)}
-        keep, after = needed_players(players, pc, only_actual, all_defenders)
-        players = {c: v[keep] for c, v in players.items()}
-        session.register(players_view, pd.DataFrame({"pass_idx": players["pass"], "nfl_id": players["nfl_id"],
-                                                     "player": np.arange(int(keep.sum())), "after": after[keep]}))
-        try:
-            frames = _numpy(session, FRAMES_SQL.format(**args))
-        finally:
-            session.unregister(players_view)
+        table = session.sql(sql).to_arrow_table()
     finally:
         session.unregister(chunk)
-    frames = {"player": frames["player"].astype(np.int64), "frame": frames["frame"].astype(np.int64),
-              **{c: frames[c].astype(float) for c in ("x_std", "y_std", "speed_yps", "vx", "vy")}}
+    pass_idx, nfl_id, frame = (np.asarray(table.column(c).to_numpy(), dtype=np.int64)
+                               for c in ("pass_idx", "nfl_id", "frame"))
+    order = _row_order(pass_idx, nfl_id, frame)
+    pass_idx, nfl_id, frame = pass_idx[order], nfl_id[order], frame[order]
+    num = {c: np.asarray(table.column(c).to_numpy(), dtype=float)[order]
+           for c in ("is_offense", "x_std", "y_std", "speed_yps", "vx", "vy")}
+    groups = pac.dictionary_encode(table.column("position_group")).combine_chunks()
+    names_of = np.asarray(groups.dictionary.to_pylist() + [None], dtype=object)
+    code = groups.indices.to_numpy(zero_copy_only=False)          # float with NaN where NULL
+    code = np.where(np.isnan(code), len(names_of) - 1, code).astype(np.int64)[order]
+    new = np.ones(len(pass_idx), dtype=bool)
+    new[1:] = (pass_idx[1:] != pass_idx[:-1]) | (nfl_id[1:] != nfl_id[:-1])
+    player = np.cumsum(new) - 1
+    n = int(new.sum())
+    players = {"pass": pass_idx[new], "nfl_id": nfl_id[new], "is_offense": np.full(n, np.nan),
+               "position_group": np.full(n, None, dtype=object), "snap_x_std": np.full(n, np.nan),
+               "snap_y_std": np.full(n, np.nan)}
+    who, row = _first_known(~np.isnan(num["is_offense"]), player, n)
+    players["is_offense"][who] = num["is_offense"][row]
+    who, row = _first_known(code < len(names_of) - 1, player, n)
+    players["position_group"][who] = names_of[code[row]]
+    snap = pc["snap_frame_id"].to_numpy(float) - pc["throw_frame_id"].to_numpy(float) + cfg.history - 1
+    who, row = _first_known(frame == snap[pass_idx], player, n)
+    players["snap_x_std"][who], players["snap_y_std"][who] = num["x_std"][row], num["y_std"][row]
+    win = (frame >= 0) & (frame < cfg.history + cfg.max_flight_frames)
+    frames = {"player": player[win], "frame": frame[win],
+              **{c: num[c][win] for c in ("x_std", "y_std", "speed_yps", "vx", "vy")}}
     return ChunkTracks(players, frames)
 
 
