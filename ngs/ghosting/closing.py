@@ -92,7 +92,8 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     # plays with exactly one targeted nfl_id (a row mask: the tracks are not re-indexed or copied whole)
     n_targets = tracks["nfl_id"].where(tracks["is_target"] == 1.0).groupby(
         [tracks["game_id"], tracks["play_id"]]).transform("nunique")
-    sub = tracks[(n_targets == 1).to_numpy()]
+    keep = (n_targets == 1).to_numpy()
+    sub = tracks if keep.all() else tracks[keep]
     w, _ = data.build_windows(sub, h, H, starts="first")
     if len(w) == 0:
         empty = pd.DataFrame(columns=["condition", "mean_score", "n", "mean_closing", "mean_superhuman_penalty"])

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ngs.constants import frame_rate_hz, max_player_speed_yps
 from ngs.errors import IngestError
@@ -89,7 +90,7 @@ select
     t.x_std as x, t.y_std as y,
     g.week,
     t.source,
-    case when t.nfl_id = p.target_nfl_id then 1.0 else 0.0 end as is_target,
+    cast(case when t.nfl_id = p.target_nfl_id then 1.0 else 0.0 end as double) as is_target,
     p.throw_frame_id,
     p.ball_arrival_x_std as ball_land_x, p.ball_arrival_y_std as ball_land_y,
     {down} as down, {ytg} as yards_to_go, p.line_of_scrimmage_x_std as yardline_x
@@ -129,7 +130,15 @@ def load_warehouse_tracks(con, tracking: str = "marts.fct_tracking", pass_events
     if exclude_source is not None:
         sql += "  and t.source is distinct from ?\n"
         params.append(exclude_source)
-    df = con.execute(sql + "order by t.game_id, t.play_id, t.nfl_id, frame_id\n", params).df()
+    tbl = con.sql(sql + "order by t.game_id, t.play_id, t.nfl_id, frame_id\n", params=params or None).to_arrow_table()
+    # source as a categorical: one string per source instead of one Python string per row (a season: 2.5M)
+    i = tbl.schema.get_field_index("source")
+    tbl = tbl.set_column(i, "source", tbl.column(i).dictionary_encode())
+    df = tbl.to_pandas()
+    for f in tbl.schema:  # integers with NULLs: pandas' nullable Int (as DuckDB's .df() gives), not float
+        if pa.types.is_integer(f.type) and tbl.column(f.name).null_count:
+            df[f.name] = df[f.name].astype(f"Int{f.type.bit_width}")
+    del tbl
     return normalise_tracks(df, copy=False)
 
 
@@ -379,9 +388,9 @@ def build_windows(tracks: pd.DataFrame, history: int = 3, horizon: int = 10, sta
     tgt = pd.Series(tracks["is_target"].to_numpy(dtype=float)).groupby(row_track).first() \
         .reindex(np.arange(n_track)).to_numpy(dtype=float)
     play_row = _first_index(play_code, n_play)
-    meta = tracks[META_COLUMNS].to_numpy(dtype=float)[play_row]
-    week = tracks["week"].to_numpy()[play_row]
-    source = tracks["source"].to_numpy()[play_row]
+    meta = tracks[META_COLUMNS].iloc[play_row].to_numpy(dtype=float)
+    week = tracks["week"].iloc[play_row].to_numpy()
+    source = tracks["source"].iloc[play_row].to_numpy()
     game = tracks["game_id"].to_numpy()[play_row]
     play = tracks["play_id"].to_numpy()[play_row]
     nfl = np.empty(n_track, dtype=np.int64)
