@@ -124,6 +124,134 @@ def test_windows_and_features_shapes():
     assert np.allclose(X["v_lat_lag0_yps"], 0.0)  # local frame: +x along the last velocity
 
 
+def _build_windows_loop(tracks, history=3, horizon=10, starts="first", stride=1, max_others=None,
+                        require_truth=True):
+    """The per-play / per-player loop that data.build_windows replaced (kept here as its oracle)."""
+    need = history + horizon if require_truth else history
+    vmax = max_player_speed_yps()
+    keys, obs_l, fut_l, oth_l, otht_l, tgt_l, meta_l = [], [], [], [], [], [], []
+    skipped, k_max, plays = 0, 0, []
+    for (g, p), grp in tracks.groupby(["game_id", "play_id"], sort=False):
+        f0 = int(grp["frame_id"].min())
+        n_frames = int(grp["frame_id"].max()) - f0 + 1
+        ids = grp["nfl_id"].unique()
+        idx = {n: i for i, n in enumerate(ids)}
+        pos = np.full((len(ids), n_frames, 2), np.nan)
+        r, c = grp["nfl_id"].map(idx).to_numpy(), grp["frame_id"].to_numpy() - f0
+        pos[r, c, 0], pos[r, c, 1] = grp["x"].to_numpy(), grp["y"].to_numpy()
+        tgt = grp.groupby("nfl_id", sort=False)["is_target"].first().reindex(ids).to_numpy(dtype=float)
+        first = grp.iloc[0]
+        k_max = max(k_max, len(ids) - 1)
+        plays.append((g, p, f0, ids, pos, tgt, np.array([first[m] for m in data.META_COLUMNS], dtype=float),
+                      first["week"], first["source"]))
+    k_max = max(max_others if max_others is not None else k_max, 1)
+    for g, p, f0, ids, pos, tgt, meta, week, source in plays:
+        n, n_frames, _ = pos.shape
+        valid = ~np.isnan(pos[..., 0])
+        for i in range(n):
+            fr = np.flatnonzero(valid[i])
+            if len(fr) == 0:
+                skipped += 1
+                continue
+            s0 = fr[0]
+            run = np.flatnonzero(~valid[i, s0:])
+            length = int(run[0]) if len(run) else n_frames - s0
+            if length < need:
+                skipped += 1
+                continue
+            others = [j for j in range(n) if j != i][:k_max]
+            for s in ([0] if starts == "first" else range(0, length - need + 1, stride)):
+                a = s0 + s
+                o = pos[i, a:a + history]
+                fu = np.full((horizon, 2), np.nan)
+                avail = pos[i, a + history:a + history + horizon]
+                fu[:len(avail)] = avail
+                oth, otht = np.full((k_max, history, 2), np.nan), np.full(k_max, np.nan)
+                if others:
+                    oth[:len(others)] = pos[others, a:a + history]
+                    otht[:len(others)] = tgt[others]
+                full = np.concatenate([o, fu[~np.isnan(fu[:, 0])]])
+                tele = bool((data.implied_speed(full) > vmax).any()) if len(full) > 1 else False
+                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele))
+                obs_l.append(o), fut_l.append(fu), oth_l.append(oth), otht_l.append(otht)
+                tgt_l.append(tgt[i]), meta_l.append(meta)
+    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
+    return (key, np.stack(obs_l), np.stack(fut_l), np.stack(oth_l), np.stack(otht_l), np.asarray(tgt_l, float),
+            np.stack(meta_l)), skipped
+
+
+def _messy_tracks() -> pd.DataFrame:
+    """Synthetic plays made awkward: rows shuffled, a gap, a track that starts late, a track with no x at all,
+    unknown targets in one play, a 3 yd jump (teleport), NaN meta."""
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=8, n_frames=20, seed=7))
+    tr["is_target"] = (tr["nfl_id"] % 10 == 0).astype(float)
+    tr.loc[tr["play_id"] == 3, "is_target"] = np.nan
+    tr = tr[~((tr["play_id"] == 1) & (tr["nfl_id"] % 10 != 0) & (tr["frame_id"] == 6))]          # gaps
+    tr = tr[~((tr["play_id"] == 2) & (tr["nfl_id"] % 10 == 0) & (tr["frame_id"] <= 4))]          # late start
+    tr.loc[(tr["play_id"] == 4) & (tr["nfl_id"] % 10 != 0) & (tr["frame_id"] == 9), "x"] += 3.0  # teleport
+    tr.loc[(tr["play_id"] == 5) & (tr["nfl_id"] % 10 == 0), "x"] = np.nan                       # no x at all
+    tr.loc[tr["play_id"] == 6, "down"] = 3.0
+    return tr.sample(frac=1.0, random_state=0)
+
+
+@pytest.mark.parametrize("kw", [dict(starts="first"), dict(starts="all"), dict(starts="all", stride=3),
+                                dict(starts="first", require_truth=False),
+                                dict(starts="all", require_truth=False, max_others=2), dict(max_others=6)])
+def test_build_windows_equals_the_loop(kw):
+    tr = _messy_tracks()
+    w, skipped = data.build_windows(tr, 3, 10, **kw)
+    (key, *arrays), skipped_loop = _build_windows_loop(tr, 3, 10, **kw)
+    assert skipped == skipped_loop and skipped > 0 and w.key["teleport"].any()
+    pd.testing.assert_frame_equal(w.key, key)
+    for name, a in zip(("obs", "fut", "others", "others_is_target", "is_target", "meta"), arrays, strict=True):
+        np.testing.assert_array_equal(getattr(w, name), a, err_msg=name)
+
+
+def test_build_windows_empty_and_too_short():
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=2, n_frames=8))
+    w, skipped = data.build_windows(tr, 3, 10)
+    assert len(w) == 0 and skipped == 8 and w.others.shape == (0, 3, 3, 2)
+    w, skipped = data.build_windows(tr.iloc[:0], 3, 10)
+    assert len(w) == 0 and skipped == 0 and list(w.key.columns)[:3] == ["game_id", "play_id", "nfl_id"]
+
+
+def test_infer_targets_full_equals_the_per_play_vote():
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=12))
+    tr = pd.concat([tr, tr[(tr["play_id"] == 1) & (tr["nfl_id"] == 100)].assign(play_id=50)])  # a 1-track play
+    tr.loc[(tr["play_id"] == 2) & (tr["nfl_id"] >= 200), ["x", "y"]] = np.nan  # no position: NaN distances
+    full = data.infer_targets_full(tr)
+    last = tr.sort_values("frame_id").groupby(["game_id", "play_id", "nfl_id"])[["x", "y"]].last().reset_index()
+    for (g, p), grp in last.groupby(["game_id", "play_id"]):
+        got = full.loc[(full["game_id"] == g) & (full["play_id"] == p)]
+        if len(grp) < 2:
+            assert got["is_target"].isna().all()
+            continue
+        xy = grp[["x", "y"]].to_numpy()
+        want = grp["nfl_id"].to_numpy()[np.linalg.norm(xy[:, None] - xy[None], axis=-1).sum(axis=1).argmin()]
+        np.testing.assert_array_equal(got["is_target"], (got["nfl_id"] == want).astype(float))
+
+
+def test_normalise_tracks_sorts_and_keeps_the_first_of_a_key():
+    tr = synthetic_tracks(n_plays=2, n_frames=5)
+    dup = tr.iloc[[3]].assign(x=-1.0)
+    raw = pd.concat([tr.iloc[::-1], dup, tr.iloc[[0]].assign(frame_id=0)])
+    out = data.normalise_tracks(raw)
+    want = raw[raw["frame_id"] >= 1].drop_duplicates(["game_id", "play_id", "nfl_id", "frame_id"]) \
+        .sort_values(["game_id", "play_id", "nfl_id", "frame_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(out[want.columns], want, check_dtype=False)
+    assert (out["x"] != -1.0).all() and isinstance(out.index, pd.RangeIndex)
+    again = data.normalise_tracks(out, copy=False)  # already clean: same rows, same order
+    pd.testing.assert_frame_equal(again, out)
+
+
+def test_output_track_files_by_week(tmp_path):
+    for name in ("output_2023_w01.csv", "output_2023_w11.csv", "output_extra.csv"):
+        (tmp_path / name).write_text("x\n")
+    got = [Path(f).name for f in data.output_track_files(str(tmp_path / "output_*.csv"), data.TEST_WEEKS)]
+    assert got == ["output_2023_w11.csv", "output_extra.csv"]  # a file without a week may hold any week
+    assert len(data.output_track_files(str(tmp_path / "output_*.csv"))) == 3
+
+
 def test_role_inference_finds_receivers():
     tr = data.normalise_tracks(synthetic_tracks(n_plays=12))
     roles = data.infer_roles(tr)
@@ -162,6 +290,12 @@ def test_warehouse_loader_on_hand_made_frames():
     assert tr["frame_id"].min() == 1 and tr["frame_id"].max() == 2  # restarts at the throw, ends at arrival
     assert tr.loc[tr["nfl_id"] == 10, "is_target"].eq(1.0).all() and tr.loc[tr["nfl_id"] == 20, "is_target"].eq(0).all()
     assert tr["ball_land_x"].eq(3.0).all() and tr["down"].eq(3).all() and tr["week"].eq(4).all()
+    assert tr["is_target"].dtype == float and tr[["game_id", "nfl_id", "frame_id"]].equals(
+        tr[["game_id", "nfl_id", "frame_id"]].sort_values(["game_id", "nfl_id", "frame_id"]))
+    assert len(data.load_warehouse_tracks(con, game_ids=[2])) == 0
+    assert len(data.load_warehouse_tracks(con, game_ids=[1], exclude_source="bdb2026")) == len(tr)
+    assert len(data.load_warehouse_tracks(con, exclude_source="sim")) == 0
+    assert data.warehouse_games(con).to_dict("records") == [{"game_id": 1, "week": 4}]
 
 
 # ----------------------------------------------------------------------------------------- model / eval
