@@ -84,7 +84,7 @@ def test_batched_build_equals_one_statement(bench_mod, tmp_path, monkeypatch):
     assert _counts(batched) == _counts(one_statement)
     # the appended game comes from another file: compare what does not name the file
     cols = ("source, game_id, play_id, nfl_id, frame_id, x_std, y_std, vx, vy, ax, ay, frames_missing_before, "
-            "quarantine_rule, all_rules, play_bad_share")
+            "quarantine_rule, quarantine_measured_value, all_rules")
     with duckdb.connect() as con:
         for name, path in (("one", one_statement), ("batched", batched), ("appended", appended)):
             con.execute(f"attach '{path}' as {name} (read_only)")

@@ -175,7 +175,6 @@ select
     ruled.is_offense,
     ruled.position,
     ruled.play_direction,
-    ruled.direction_method,
     ruled.is_standardised,
     ruled.x,
     ruled.y,
@@ -196,7 +195,6 @@ select
     ruled.ay,
     ruled.frames_missing_before,
     ruled.has_frame_gap,
-    play_shares.play_bad_share,
     coalesce(
         ruled.row_rule,
         case when play_shares.play_bad_share > ruled.max_bad_share then 'play_quarantined' end
