@@ -38,14 +38,12 @@ SOURCE_REFS = ("fct_tracking", "fct_pass_events", "fct_plays", "dim_games")
 
 def warehouse_tracks(refs: dict, session, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
     """``refs``: the DuckDB relations of SOURCE_REFS (the model file calls dbt.ref, so dbt sees the edges).
+    Their queries are used as subqueries: no view is written to the warehouse (a shared view name made two
+    ghosting models running side by side fail with a catalog write-write conflict).
 
     ``splits``: only the games of these splits (decided per game from dim_games, before any tracking row
     is read); the bdb2026 rows are left in the database too."""
-    names = {}
-    for ref in SOURCE_REFS:
-        view = f"ghosting_src_{ref}"
-        refs[ref].create_view(view, replace=True)
-        names[ref] = view
+    names = {ref: f"({refs[ref].sql_query()})" for ref in SOURCE_REFS}
     game_ids = None
     if splits is not None:
         games = data.warehouse_games(session, names["fct_pass_events"], names["dim_games"])
