@@ -6,6 +6,21 @@
 {%- endmacro %}
 
 
+{% macro tracking_plays_to_build(relation) %}
+  {#- int_tracking_flagged's filter on its input: every play, or on an append the plays that rows of newly
+      loaded files belong to (all of each play's rows, old and new, are recomputed). -#}
+  {%- if ngs_is_appending() -%}
+    ({{ relation }}.game_id, {{ relation }}.play_id) in (
+            select (unioned.game_id, unioned.play_id)
+            from {{ ref('int_tracking_unioned') }} as unioned
+            where unioned.source_file in ({{ tracking_new_files() }})
+        )
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+
 {% macro tracking_batch_plan() %}
   {#- batch_plan of int_tracking_flagged: tracking rows per game, of the new files only on an append. -#}
   select game_id as batch_key, count(*) as n_rows

@@ -31,15 +31,6 @@ rules as (
     from {{ ref('quality_rules') }}
 ),
 
-{%- if ngs_is_appending() %}
-
-new_plays as (
-    select distinct game_id, play_id
-    from {{ ref('int_tracking_unioned') }}
-    where source_file in ({{ tracking_new_files() }})
-),
-{%- endif %}
-
 files as (
     -- each file's place in source_file order, as an integer: the window sorts on it, and the long path
     -- stays out of the rows it buffers (a season is ~50M rows); joined back at the end
@@ -49,15 +40,14 @@ files as (
 
 tracking as (
     select
-        standardised.* exclude (source_file),
+        standardised.* exclude (source_file),  -- noqa: RF02
         files.file_rank
     from {{ ref('int_tracking_standardised') }} as standardised
     inner join files
         on standardised.source_file = files.source_file
-    where {{ batch_filter('standardised.game_id') }}
-    {%- if ngs_is_appending() %}
-        and (standardised.game_id, standardised.play_id) in (select (game_id, play_id) from new_plays)
-    {%- endif %}
+    where
+        {{ batch_filter('standardised.game_id') }}
+        and {{ tracking_plays_to_build('standardised') }}
 ),
 
 lagged as (
@@ -116,19 +106,21 @@ velocity as (
 
 checked as (
     select
-        velocity.* exclude (prev_frame_id, prev2_frame_id, prev_x_std, prev_y_std, prev2_x_std, prev2_y_std,
-                            prev_s, prev_dir_std, prev_vx, prev_vy, prev_dt_s),
-        (vx - prev_vx) / dt_s as ax,
-        (vy - prev_vy) / dt_s as ay,
-        greatest(coalesce(frame_id - prev_frame_id, 1) - 1, 0) as frames_missing_before,
-        coalesce(frame_id - prev_frame_id, 1) - 1 > rules.max_missing_frames as has_frame_gap,
+        velocity.*,
+        (velocity.vx - velocity.prev_vx) / velocity.dt_s as ax,
+        (velocity.vy - velocity.prev_vy) / velocity.dt_s as ay,
+        greatest(coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1, 0) as frames_missing_before,
+        coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1 > rules.max_missing_frames as has_frame_gap,
         -- each rule, in priority order (seeds/quality_rules.csv)
-        is_duplicate_key as breaks_duplicate_key,
-        x is null or y is null or frame_id is null as breaks_missing_position,
-        coalesce(beyond_field_yd > rules.off_field_yd, false) as breaks_off_field,
-        coalesce(not is_ball and step_yd_per_frame > rules.teleport_yd_per_frame, false) as breaks_teleport,
-        coalesce(not is_ball and implied_speed_yps > rules.max_implied_speed_yps, false) as breaks_implied_speed,
-        coalesce(not is_ball and s > rules.max_reported_speed_yps, false) as breaks_reported_speed,
+        velocity.is_duplicate_key as breaks_duplicate_key,
+        velocity.x is null or velocity.y is null or velocity.frame_id is null as breaks_missing_position,
+        coalesce(velocity.beyond_field_yd > rules.off_field_yd, false) as breaks_off_field,
+        coalesce(not velocity.is_ball and velocity.step_yd_per_frame > rules.teleport_yd_per_frame, false)
+            as breaks_teleport,
+        coalesce(not velocity.is_ball and velocity.implied_speed_yps > rules.max_implied_speed_yps, false)
+            as breaks_implied_speed,
+        coalesce(not velocity.is_ball and velocity.s > rules.max_reported_speed_yps, false)
+            as breaks_reported_speed,
         rules.max_bad_share
     from velocity
     cross join rules
@@ -136,7 +128,10 @@ checked as (
 
 ruled as (
     select
-        *,
+        * exclude (
+            prev_frame_id, prev2_frame_id, prev_x_std, prev_y_std, prev2_x_std, prev2_y_std,
+            prev_s, prev_dir_std, prev_vx, prev_vy, prev_dt_s
+        ),
         case
             when breaks_duplicate_key then 'duplicate_key'
             when breaks_missing_position then 'missing_position'
@@ -220,8 +215,10 @@ select
         case when ruled.breaks_teleport then 'teleport' end,
         case when ruled.breaks_implied_speed then 'implied_speed' end,
         case when ruled.breaks_reported_speed then 'reported_speed' end,
-        case when ruled.row_rule is null and play_shares.play_bad_share > ruled.max_bad_share
-            then 'play_quarantined' end
+        case
+            when ruled.row_rule is null and play_shares.play_bad_share > ruled.max_bad_share
+                then 'play_quarantined'
+        end
     ) as all_rules
 from ruled
 inner join play_shares
