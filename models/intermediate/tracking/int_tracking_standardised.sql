@@ -14,7 +14,7 @@ directions as (
 
 standardised as (
     select
-        tracking.* exclude (play_direction),
+        tracking.* exclude (play_direction),  -- noqa: RF02
         directions.play_direction,
         directions.direction_method,
         directions.play_direction is not null as is_standardised,

@@ -7,12 +7,13 @@ from_files as (
         *,
         'metadata' as season_method
     from {{ ref('int_games_unioned') }}
-    qualify row_number() over (
-        partition by game_id
-        order by
-            {{ source_priority('source') }},
-            (home_club is not null)::int desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by game_id
+            order by
+                {{ source_priority('source') }},
+                (home_club is not null)::int desc
+        ) = 1
 ),
 
 tracked_only as (
@@ -20,7 +21,7 @@ tracked_only as (
         any_value(source) as source,
         game_id
     from {{ ref('int_tracking_unioned') }}
-    where game_id not in (select game_id from from_files)
+    where game_id not in (select from_files.game_id from from_files)
     group by game_id
 ),
 

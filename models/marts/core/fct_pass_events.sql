@@ -39,7 +39,7 @@ arrivals as (
     inner join events as tracking
         on frames.game_id = tracking.game_id
         and frames.play_id = tracking.play_id
-        and tracking.frame_id > frames.throw_event_frame_id
+        and frames.throw_event_frame_id < tracking.frame_id
     group by frames.game_id, frames.play_id
 ),
 

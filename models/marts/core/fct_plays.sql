@@ -61,12 +61,13 @@ deduplicated as (
     -- one with tracking, then the official release
     select *
     from combined
-    qualify row_number() over (
-        partition by game_id, play_id
-        order by
-            has_tracking desc,
-            {{ source_priority('source') }}
-    ) = 1
+    qualify
+        row_number() over (
+            partition by game_id, play_id
+            order by
+                has_tracking desc,
+                {{ source_priority('source') }}
+        ) = 1
 )
 
 select

@@ -26,10 +26,10 @@ per_defender as (
 ranked as (
     select
         per_defender.*,
-        mean_score - mean_ghost_score as closing_vs_ghost,
-        rank() over (partition by dataset order by mean_score) as closing_rank
+        per_defender.mean_score - per_defender.mean_ghost_score as closing_vs_ghost,
+        rank() over (partition by per_defender.dataset order by per_defender.mean_score) as closing_rank
     from per_defender
-    where trajectories >= {{ var('min_defender_trajectories') }}
+    where per_defender.trajectories >= {{ var('min_defender_trajectories') }}
 )
 
 select
