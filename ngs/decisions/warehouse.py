@@ -53,7 +53,7 @@ order by p.game_id, p.play_id
 # the throw the passer, the target, every defender and the receivers (offensive players of a receiver group
 # or of none; none with only_actual); after it the target, the receivers and the defenders that are not
 # ghosted (all of them for the diagnostic without ghosting); at the snap the offensive players of no group
-# (the lineman rule). A player's side and group are the same on every row of a play, so a row-level
+# (the lineman rule); nothing after last_frame_id (throw + max_flight_frames, or the imposed arrival). A player's side and group are the same on every row of a play, so a row-level
 # filter keeps or drops all of his rows (ngs.decisions.options.build_options, which reads everything, gives
 # the same options: tests/test_decisions.py).
 TRACKS_SQL = """
@@ -69,7 +69,7 @@ where not t.is_ball and t.nfl_id is not null
          and (t.nfl_id = c.passer_nfl_id or t.nfl_id = c.target_nfl_id or not t.is_offense
               or ({receivers} and t.is_offense
                   and (t.position_group is null or t.position_group in {receiver_groups}))))
-        or (t.frame_id between c.throw_frame_id + 1 and c.throw_frame_id + {after}
+        or (t.frame_id between c.throw_frame_id + 1 and c.last_frame_id
             and (t.nfl_id = c.target_nfl_id
                  or ({receivers} and t.is_offense and t.nfl_id is distinct from c.passer_nfl_id
                      and (t.position_group is null or t.position_group in {receiver_groups}))
@@ -139,20 +139,28 @@ def _row_order(pass_idx: np.ndarray, nfl_id: np.ndarray, frame: np.ndarray) -> n
 
 
 def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
-               all_defenders: bool = False) -> ChunkTracks:
+               all_defenders: bool = False, until_arrival: bool = False) -> ChunkTracks:
     """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB in one query: only
-    the players and frames an option can use (TRACKS_SQL)."""
+    the players and frames an option can use (TRACKS_SQL). ``until_arrival``: the real arrival frame will be
+    imposed (the consistency check), so no frame after it is read (an option uses none: the route up to
+    the arrival, the other defenders at it, each tracked at the throw)."""
     import pyarrow.compute as pac
 
     chunk = "decisions_chunk"
+    flight = np.full(len(pc), cfg.max_flight_frames, dtype=np.int64)
+    if until_arrival:
+        imposed = (pd.to_numeric(pc["arrival_frame_id"]) - pc["throw_frame_id"]).to_numpy(float)
+        flight = np.where(np.isfinite(imposed), np.clip(np.nan_to_num(imposed), 1, cfg.max_flight_frames),
+                          cfg.max_flight_frames).astype(np.int64)
     keys = pd.DataFrame({"pass_idx": np.arange(len(pc)), "game_id": pc["game_id"].to_numpy(np.int64),
                          "play_id": pc["play_id"].to_numpy(np.int64),
                          "throw_frame_id": pc["throw_frame_id"].to_numpy(np.int64),
+                         "last_frame_id": pc["throw_frame_id"].to_numpy(np.int64) + flight,
                          **{c: pd.array(pc[c], dtype="Int64")
                             for c in ("snap_frame_id", "passer_nfl_id", "target_nfl_id")}})
     sql = TRACKS_SQL.format(tracking=names["fct_tracking"], chunk=chunk, first_game=int(keys["game_id"].min()),
                             last_game=int(keys["game_id"].max()), before=cfg.history - 1,
-                            after=cfg.max_flight_frames, receivers="false" if only_actual else "true",
+                            receivers="false" if only_actual else "true",
                             all_defenders="true" if all_defenders else "false",
                             receiver_groups=_sql_list(RECEIVER_GROUPS), ghosted_groups=_sql_list(GHOSTED_GROUPS))
     session.register(chunk, keys)
@@ -191,7 +199,7 @@ def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConf
 
 
 def iter_chunks(session, names: dict[str, str], passes: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
-                all_defenders: bool = False, chunk_passes: int = CHUNK_PASSES):
+                all_defenders: bool = False, until_arrival: bool = False, chunk_passes: int = CHUNK_PASSES):
     """(prepared passes, their ChunkTracks) for consecutive whole games of about ``chunk_passes`` passes."""
     prepared = prepare_passes(passes)
     if prepared.empty:
@@ -204,7 +212,7 @@ def iter_chunks(session, names: dict[str, str], passes: pd.DataFrame, cfg: Optio
         fits = later[later - lo <= chunk_passes]
         hi = int(fits[-1]) if len(fits) else int(later[0])     # whole games, at least one
         pc = prepared.iloc[lo:hi].reset_index(drop=True)
-        yield pc, load_chunk(session, names, pc, cfg, only_actual, all_defenders)
+        yield pc, load_chunk(session, names, pc, cfg, only_actual, all_defenders, until_arrival)
         lo = hi
 
 
@@ -293,7 +301,8 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
                     f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
         built: dict[str, list] = {name: [] for name in variants}
         with limited_threads():   # one read of the tracking for the three variants
-            for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True):
+            for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True,
+                                          until_arrival=True):
                 for name, kw in variants.items():
                     built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
                                                      arrival_override=override, only_actual=True,
