@@ -3,15 +3,31 @@
 -- defence, so an offence whose mean x is below the defence's is moving right.
 with
 
-first_frames as (
+tracked_plays as (
+    -- from the tracking rows alone (no per-row joins: a season is ~50M rows)
     select
         source,
         game_id,
         play_id,
-        any_value(play_direction) as stated_direction,
+        any_value(play_direction) as tracking_direction,
         min(frame_id) as first_frame_id
-    from {{ ref('int_tracking_enriched') }}
+    from {{ ref('int_tracking_unioned') }}
     group by source, game_id, play_id
+),
+
+first_frames as (
+    -- stated by the tracking rows, else by the play's metadata
+    select
+        tracked_plays.source,
+        tracked_plays.game_id,
+        tracked_plays.play_id,
+        coalesce(tracked_plays.tracking_direction, plays.play_direction) as stated_direction,
+        tracked_plays.first_frame_id
+    from tracked_plays
+    left join {{ ref('int_plays_unioned') }} as plays
+        on tracked_plays.source = plays.source
+        and tracked_plays.game_id = plays.game_id
+        and tracked_plays.play_id = plays.play_id
 ),
 
 lineup as (
