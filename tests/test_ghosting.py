@@ -252,6 +252,18 @@ def test_output_track_files_by_week(tmp_path):
     assert len(data.output_track_files(str(tmp_path / "output_*.csv"))) == 3
 
 
+def test_assign_split_per_row_rule():
+    g = np.repeat(np.arange(2023090700, 2023090760), 3)
+    week = pd.array(np.where(g % 3 == 0, None, g % 18 + 1), dtype="Int32")
+    got = data.assign_split(pd.DataFrame({"game_id": g, "week": week}))
+    for gid, wk, s in zip(g, week, got, strict=True):
+        h = data.game_hash_fraction(gid)
+        want = ("test" if wk in data.TEST_WEEKS else "val" if h < 0.15 else "train") if wk is not pd.NA \
+            else ("test" if h >= 0.8 else "val" if h < 0.15 else "train")
+        assert s == want
+    assert set(got) == {"train", "val", "test"}
+
+
 def test_role_inference_finds_receivers():
     tr = data.normalise_tracks(synthetic_tracks(n_plays=12))
     roles = data.infer_roles(tr)

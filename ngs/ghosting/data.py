@@ -293,14 +293,13 @@ def game_hash_fraction(game_id: int) -> float:
 def assign_split(tracks: pd.DataFrame, val_frac: float = 0.15, test_frac: float = 0.2) -> pd.Series:
     """'train' | 'val' | 'test' per row, by game. With weeks: weeks 11-14 test, weeks 1-10 train/val by
     game hash. Without weeks: test / val / train by game hash."""
-    games = pd.unique(tracks["game_id"])
-    h = tracks["game_id"].map(pd.Series([game_hash_fraction(g) for g in games], index=games, dtype=float))
+    codes, games = pd.factorize(tracks["game_id"])          # the hash once per game, not per row
+    h = np.array([game_hash_fraction(g) for g in games], dtype=float)[codes]
     week = pd.to_numeric(tracks["week"], errors="coerce")
-    has_week = week.notna()
-    split = np.where(h < val_frac, "val", "train").astype(object)
-    split = np.where(has_week & week.isin(TEST_WEEKS), "test", split)
-    no_week_test = (~has_week) & (h >= 1 - test_frac)
-    split = np.where(no_week_test, "test", split)
+    has_week = week.notna().to_numpy()
+    test = (has_week & week.isin(TEST_WEEKS).to_numpy()) | (~has_week & (h >= 1 - test_frac))
+    labels = np.array(["train", "val", "test"], dtype=object)  # three shared strings, not one per row
+    split = labels[np.where(test, 2, np.where(h < val_frac, 1, 0))]
     return pd.Series(split, index=tracks.index, name="split")
 
 
