@@ -117,7 +117,7 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
-def _first_known(known: np.ndarray, player: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_known(known: np.ndarray, player: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For rows sorted by (player, frame): (players with a known value, their first such row)."""
     rows = np.flatnonzero(known)
     first = np.ones(len(rows), dtype=bool)
@@ -174,7 +174,7 @@ def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConf
     pass_idx, nfl_id, frame = pass_idx[order], nfl_id[order], frame[order]
     num = {c: np.asarray(table.column(c).to_numpy(), dtype=float)[order]
            for c in ("is_offense", "x_std", "y_std", "speed_yps", "vx", "vy")}
-    groups = pac.dictionary_encode(table.column("position_group")).combine_chunks()
+    groups = pac.dictionary_encode(table.column("position_group").combine_chunks())   # one dictionary
     names_of = np.asarray(groups.dictionary.to_pylist() + [None], dtype=object)
     code = groups.indices.to_numpy(zero_copy_only=False)          # float with NaN where NULL
     code = np.where(np.isnan(code), len(names_of) - 1, code).astype(np.int64)[order]
@@ -185,12 +185,12 @@ def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConf
     players = {"pass": pass_idx[new], "nfl_id": nfl_id[new], "is_offense": np.full(n, np.nan),
                "position_group": np.full(n, None, dtype=object), "snap_x_std": np.full(n, np.nan),
                "snap_y_std": np.full(n, np.nan)}
-    who, row = _first_known(~np.isnan(num["is_offense"]), player, n)
+    who, row = _first_known(~np.isnan(num["is_offense"]), player)
     players["is_offense"][who] = num["is_offense"][row]
-    who, row = _first_known(code < len(names_of) - 1, player, n)
+    who, row = _first_known(code < len(names_of) - 1, player)
     players["position_group"][who] = names_of[code[row]]
     snap = pc["snap_frame_id"].to_numpy(float) - pc["throw_frame_id"].to_numpy(float) + cfg.history - 1
-    who, row = _first_known(frame == snap[pass_idx], player, n)
+    who, row = _first_known(frame == snap[pass_idx], player)
     players["snap_x_std"][who], players["snap_y_std"][who] = num["x_std"][row], num["y_std"][row]
     win = (frame >= 0) & (frame < cfg.history + cfg.max_flight_frames)
     frames = {"player": player[win], "frame": frame[win],
