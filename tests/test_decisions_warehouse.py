@@ -114,3 +114,28 @@ def test_consistency_rows_in_the_shared_metrics_shape(warehouse):
     assert cons.loc["mae_air_distance_yd_real_arrival", "value"] <= cons.loc["mae_air_distance_yd", "value"] + 1.0
     assert "scoring" in set(m["split"])
     assert any(s.startswith("flight_time_") for s in m["split"])
+
+
+def test_fct_target_options_equal_build_options_on_the_whole_tracks(warehouse):
+    """The dbt model reads only the rows an option can use, chunk by chunk of games (TRACKS_SQL, Arrow);
+    the pure function on every tracking row of the warehouse gives the same table."""
+    from ngs.decisions import flight
+    from ngs.decisions import warehouse as dw
+    from ngs.decisions.options import OptionConfig, build_options
+    from ngs.decisions.scoring import CompletionScorer, rank_options
+
+    passes = _q(warehouse, dw.PASSES_SQL.format(min_season=2030, pass_events="marts.fct_pass_events",
+                                                plays="marts.fct_plays", tracking="marts.fct_tracking"))
+    tracks = _q(warehouse, "select game_id, play_id, nfl_id, frame_id, is_offense, position_group, x_std, y_std, "
+                           "speed_yps, vx, vy from marts.fct_tracking where not is_ball")
+    flights = flight.fit_per_dataset(passes, 10.0)
+    options = build_options(passes, tracks, untrained_ghost(), flights, OptionConfig())
+    scored = rank_options(dw.score_options(options, CompletionScorer("cp-test-tiny", tiny_completion_models())))
+    scored["expected_air_yards"] = scored["completion_probability"] * scored["pass_depth_yd"]
+    expect = dw.typed_options(scored).drop(columns=["completion_model_version", "ghosting_model_version",
+                                                    "flight_model"])
+    key = ["game_id", "play_id", "receiver_nfl_id"]
+    got = _q(warehouse, "select * from marts.fct_target_options").sort_values(key).reset_index(drop=True)
+    expect = expect.sort_values(key).reset_index(drop=True)
+    assert len(got) == len(expect) > 0
+    pd.testing.assert_frame_equal(got[expect.columns], expect, check_dtype=False, rtol=1e-9)
