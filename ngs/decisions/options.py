@@ -35,7 +35,7 @@ a chunk is laid out as arrays (pass, player slot, frame), and every option of th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,46 @@ class ChunkTracks:
 
     players: dict[str, np.ndarray]
     frames: dict[str, np.ndarray]
+    _layouts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def layout(self, n_p: int, F: int) -> tuple[np.ndarray, ...]:
+        """Arrays (pass, player slot[, frame]): present, ids, is_offense, group, snap_xy, pos, vel, speed; the
+        players of a pass in nfl_id order (slot = rank of his nfl_id in the play), frame 0 = throw - history
+        + 1. Built once per chunk and shared by every variant built from it (read only)."""
+        if (n_p, F) not in self._layouts:
+            arrays = self._build_layout(n_p, F)
+            for a in arrays:
+                a.flags.writeable = False
+            self._layouts[(n_p, F)] = arrays
+        return self._layouts[(n_p, F)]
+
+    def _build_layout(self, n_p: int, F: int) -> tuple[np.ndarray, ...]:
+        pl, fr = self.players, self.frames
+        pair_pass = np.asarray(pl["pass"], dtype=np.int64)
+        pair_slot = np.arange(len(pair_pass)) - np.searchsorted(pair_pass, pair_pass)
+        P = int(pair_slot.max()) + 1
+        present = np.zeros((n_p, P), dtype=bool)
+        present[pair_pass, pair_slot] = True
+        ids = np.full((n_p, P), -1, dtype=np.int64)
+        ids[pair_pass, pair_slot] = pl["nfl_id"]
+        is_off = np.full((n_p, P), np.nan)
+        is_off[pair_pass, pair_slot] = pl["is_offense"]
+        group = np.full((n_p, P), None, dtype=object)
+        group[pair_pass, pair_slot] = pl["position_group"]
+        snap_xy = np.full((n_p, P, 2), np.nan)
+        snap_xy[pair_pass, pair_slot, 0], snap_xy[pair_pass, pair_slot, 1] = pl["snap_x_std"], pl["snap_y_std"]
+
+        # positions, velocities and speeds over the window: frame index 0 = throw - history + 1
+        player = np.asarray(fr["player"], dtype=np.int64)
+        cell = (pair_pass[player] * P + pair_slot[player]) * F + np.asarray(fr["frame"], dtype=np.int64)
+        pos = np.full((n_p * P * F, 2), np.nan)
+        vel = np.full((n_p * P * F, 2), np.nan)
+        speed = np.full(n_p * P * F, np.nan)
+        pos[cell] = np.stack([fr["x_std"], fr["y_std"]], axis=1)
+        vel[cell] = np.stack([fr["vx"], fr["vy"]], axis=1)
+        speed[cell] = fr["speed_yps"]
+        pos, vel, speed = pos.reshape(n_p, P, F, 2), vel.reshape(n_p, P, F, 2), speed.reshape(n_p, P, F)
+        return present, ids, is_off, group, snap_xy, pos, vel, speed
 
 
 def _first_true(mask: np.ndarray, axis: int) -> np.ndarray:
@@ -205,7 +245,7 @@ def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_mod
     h, K = cfg.history, cfg.max_flight_frames
     F = h + K
     n_p = len(pc)
-    pl, fr = tracks.players, tracks.frames
+    pl = tracks.players
     if n_p == 0 or len(pl["pass"]) == 0:
         return None
     col = {c: pc[c].to_numpy(float) for c in ("throw_frame_id", "snap_frame_id", "passer_nfl_id", "target_nfl_id",
@@ -213,31 +253,7 @@ def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_mod
                                               "ball_snap_y_std", "line_of_scrimmage_x_std", "down", "yards_to_go")}
     throw = col["throw_frame_id"]
 
-    # players of each pass in nfl_id order: slot = rank of his nfl_id in the play
-    pair_pass = np.asarray(pl["pass"], dtype=np.int64)
-    pair_slot = np.arange(len(pair_pass)) - np.searchsorted(pair_pass, pair_pass)
-    P = int(pair_slot.max()) + 1
-    present = np.zeros((n_p, P), dtype=bool)
-    present[pair_pass, pair_slot] = True
-    ids = np.full((n_p, P), -1, dtype=np.int64)
-    ids[pair_pass, pair_slot] = pl["nfl_id"]
-    is_off = np.full((n_p, P), np.nan)
-    is_off[pair_pass, pair_slot] = pl["is_offense"]
-    group = np.full((n_p, P), None, dtype=object)
-    group[pair_pass, pair_slot] = pl["position_group"]
-    snap_xy = np.full((n_p, P, 2), np.nan)
-    snap_xy[pair_pass, pair_slot, 0], snap_xy[pair_pass, pair_slot, 1] = pl["snap_x_std"], pl["snap_y_std"]
-
-    # positions, velocities and speeds over the window: frame index 0 = throw - history + 1
-    player = np.asarray(fr["player"], dtype=np.int64)
-    cell = (pair_pass[player] * P + pair_slot[player]) * F + np.asarray(fr["frame"], dtype=np.int64)
-    pos = np.full((n_p * P * F, 2), np.nan)
-    vel = np.full((n_p * P * F, 2), np.nan)
-    speed = np.full(n_p * P * F, np.nan)
-    pos[cell] = np.stack([fr["x_std"], fr["y_std"]], axis=1)
-    vel[cell] = np.stack([fr["vx"], fr["vy"]], axis=1)
-    speed[cell] = fr["speed_yps"]
-    pos, vel, speed = pos.reshape(n_p, P, F, 2), vel.reshape(n_p, P, F, 2), speed.reshape(n_p, P, F)
+    present, ids, is_off, group, snap_xy, pos, vel, speed = tracks.layout(n_p, F)
 
     # roles at the throw
     on_field = ~np.isnan(pos[:, :, h - 1, 0])
