@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from pathlib import Path
@@ -397,3 +398,16 @@ def test_training_on_the_same_inputs_reuses_the_stored_model(tmp_path, monkeypat
     changed, _ = train_pipeline(tracks, None, GhostConfig(max_epochs=3, hidden=16, layers=1), log=None,
                                 screen=False)
     assert changed.metrics["input_key"] != first.metrics["input_key"]
+
+
+def test_config_vars_reach_the_ghosting_models(full_sim_warehouse):
+    """dbt hands a Python model only the config keys its own file reads: the tests' quick settings
+    (NGS_GHOSTING_MAX_EPOCHS=3, two real weeks: tests/conftest.py) must reach training and scoring."""
+    with duckdb.connect(str(full_sim_warehouse), read_only=True) as con:
+        epochs = con.execute("select value from marts.ghosting_model_training where model = 'ghosting_mlp' "
+                             "and split = 'train' and metric = 'epochs'").fetchall()
+        real_games = con.execute("select count(distinct game_id) from marts.fct_closing_scores "
+                                 "where dataset = 'real'").fetchone()[0]
+    assert epochs and all(0 < e <= int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]) for (e,) in epochs)
+    weeks = len(glob.glob(os.environ["NGS_GHOSTING_REAL_TRACKS"]))
+    assert 0 < real_games <= 16 * weeks  # the configured weeks' games only (a real week is ~16 games)
