@@ -26,7 +26,11 @@
   {%- if appending and not unique_key -%}
     {{ exceptions.raise_compiler_error("batched_by_game model " ~ this ~ ": an append needs unique_key") }}
   {%- endif -%}
-  {%- set max_rows = config.get('batch_rows') or env_var('NGS_BATCH_ROWS', '3000000') -%}
+  {%- set max_rows = (config.get('batch_rows') or env_var('NGS_BATCH_ROWS', '3000000')) | string -%}
+  {%- if not max_rows.isdigit() or max_rows | int < 1 -%}
+    {{ exceptions.raise_compiler_error("batched_by_game model " ~ this ~ ": batch_rows / NGS_BATCH_ROWS must be a "
+                                       ~ "positive whole number of rows, not '" ~ max_rows ~ "'") }}
+  {%- endif -%}
   {%- set plan_macro = context.get(config.require('batch_plan')) -%}
   {%- if plan_macro is none -%}
     {{ exceptions.raise_compiler_error("batched_by_game model " ~ this ~ ": no macro named " ~ config.get('batch_plan')) }}
