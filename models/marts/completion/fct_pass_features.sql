@@ -2,7 +2,6 @@
 -- identified target. Distances in yards, speeds in yd/s, all in the standardised frame (offence -> +x).
 -- Tracking is read only at the throw and arrival frames (int_pass_players_located).
 {%- set radius_yd = var('completion_defender_radius_yd') %}
-{%- set simulated_min_season = var('simulated_min_season') %}
 with
 
 passes as (
@@ -29,12 +28,9 @@ passes as (
         and target_nfl_id is not null
 ),
 
-plays as (
-    select
-        game_id,
-        play_id,
-        season,
-    from {{ ref('fct_plays') }}
+games as (
+    select game_id, dataset,
+    from {{ ref('dim_games') }}
 ),
 
 located as materialized (
@@ -152,10 +148,7 @@ features as (
         passes.game_id,
         passes.play_id,
         passes.source,
-        case
-            when coalesce(plays.season, passes.game_id // 1000000) >= {{ simulated_min_season }} then 'simulated'
-            else 'real'
-        end as dataset,
+        games.dataset,
         passes.passer_nfl_id,
         passes.target_nfl_id,
         passes.throw_frame_id,
@@ -179,9 +172,8 @@ features as (
         passes.pass_result,
         passes.is_complete,
     from passes
-    left join plays
-        on passes.game_id = plays.game_id
-        and passes.play_id = plays.play_id
+    left join games
+        on passes.game_id = games.game_id
     left join targets as target_arrival
         on passes.game_id = target_arrival.game_id
         and passes.play_id = target_arrival.play_id

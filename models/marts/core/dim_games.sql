@@ -1,5 +1,6 @@
 -- One row per game: from the releases' games files, else from the tracking alone (season and date
--- read from the game id, which NGS builds as YYYYMMDDNN; season_method says which).
+-- read from the game id, which NGS builds as YYYYMMDDNN; season_method says which). `dataset` is defined
+-- here, once, per game: every mart that splits real from simulated data joins it.
 with
 
 from_files as (
@@ -42,26 +43,44 @@ from_ids as (
         cast(null as varchar) as visitor_club,
         'game_id' as season_method
     from tracked_only
+),
+
+games as (
+    select
+        game_id,
+        source,
+        cast(season as integer) as season,
+        cast(week as integer) as week,
+        game_date,
+        home_club,
+        visitor_club,
+        season_method
+    from from_files
+    union all
+    select
+        game_id,
+        source,
+        cast(season as integer) as season,
+        week,
+        game_date,
+        home_club,
+        visitor_club,
+        season_method
+    from from_ids
 )
 
 select
     game_id,
     source,
-    cast(season as integer) as season,
-    cast(week as integer) as week,
-    game_date,
-    home_club,
-    visitor_club,
-    season_method
-from from_files
-union all
-select
-    game_id,
-    source,
-    cast(season as integer) as season,
+    -- the simulator writes fictional seasons >= var simulated_min_season (its game ids start with them)
+    case
+        when coalesce(season, game_id // 1000000) >= {{ var('simulated_min_season') }} then 'simulated'
+        else 'real'
+    end as dataset,
+    season,
     week,
     game_date,
     home_club,
     visitor_club,
     season_method
-from from_ids
+from games
