@@ -20,7 +20,7 @@ import duckdb
 
 from ngs.errors import BuildError, IngestError
 from ngs.ingest import create_raw_tables, discover, load_files
-from ngs.ingest.load import already_loaded
+from ngs.ingest.load import already_loaded, check_no_replayed_plays
 from ngs.paths import REPO_ROOT
 
 
@@ -138,6 +138,8 @@ def build(
                     print(f"  loaded {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
 
             raw_rows = load_files(con, files, on_loaded=report)
+            if append:
+                check_no_replayed_plays(con, files)
             con.execute("checkpoint")
         finally:
             con.close()

@@ -8,14 +8,15 @@ import pytest
 
 from ngs.completion import artifacts, model, pipeline
 from ngs.completion.errors import CompletionDataError
-from ngs.completion.features import FEATURE_COLUMNS
+from ngs.completion.features import BASELINE_FEATURES, CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
 from ngs.completion.metrics import calibration_table, expected_calibration_error, probability_metrics
 from ngs.errors import ArtifactMissingError, NgsError
 
 
 def synthetic_passes(n_games: int = 12, per_game: int = 30, seed: int = 0, dataset: str = "simulated",
                      first_game: int = 2030090700) -> pd.DataFrame:
-    """Passes whose completion depends on air distance and separation at arrival (known signal)."""
+    """Passes whose completion depends on pass length and separation at arrival (known signal); the
+    categorical play context is noise."""
     rng = np.random.default_rng(seed)
     n = n_games * per_game
     frame = pd.DataFrame({
@@ -23,12 +24,14 @@ def synthetic_passes(n_games: int = 12, per_game: int = 30, seed: int = 0, datas
         "play_id": np.tile(np.arange(1, per_game + 1) * 10, n_games),
         "dataset": dataset,
     })
-    for col in FEATURE_COLUMNS:
+    for col in NUMERIC_FEATURES:
         frame[col] = rng.normal(5.0, 2.0, n)
-    frame["air_distance_yd"] = rng.gamma(2.0, 6.0, n)
+    for col in CATEGORICAL_FEATURES:
+        frame[col] = rng.choice(["A", "B", "C"], n)
+    frame["pass_length_yd"] = rng.gamma(2.0, 6.0, n)
     frame["receiver_separation_arrival_yd"] = rng.gamma(2.0, 1.2, n)
     frame["defenders_within_radius_arrival"] = rng.poisson(0.8, n)
-    logit = 2.0 - 0.08 * frame["air_distance_yd"] + 0.6 * (frame["receiver_separation_arrival_yd"] - 2.4)
+    logit = 2.0 - 0.08 * frame["pass_length_yd"] + 0.6 * (frame["receiver_separation_arrival_yd"] - 2.4)
     frame["is_complete"] = rng.random(n) < 1 / (1 + np.exp(-logit))
     return frame
 
@@ -89,18 +92,34 @@ def test_fewer_games_than_folds_uses_fewer_folds():
 
 # ---- baseline --------------------------------------------------------------------------------------
 
-def test_baseline_uses_only_air_distance():
+def test_baseline_uses_only_pass_length_and_time_in_air():
     frame = synthetic_passes()
-    assert model.BASELINE_SPEC.features == ("air_distance_yd",)
+    assert model.BASELINE_SPEC.features == BASELINE_FEATURES == ("pass_length_yd", "time_in_air_s")
     X, y, g = frame[list(FEATURE_COLUMNS)], frame["is_complete"].to_numpy(), frame["game_id"].to_numpy()
     fitted = model.fit_calibrated(model.BASELINE_SPEC, X, y, g, "sigmoid")
-    assert fitted.n_features_in_ == 1
+    assert fitted.n_features_in_ == 2
     scrambled = X.copy()
     for col in FEATURE_COLUMNS:
-        if col != "air_distance_yd":
+        if col not in BASELINE_FEATURES:
             scrambled[col] = scrambled[col].sample(frac=1.0, random_state=1).to_numpy()
     np.testing.assert_array_equal(model.predict_proba(fitted, model.BASELINE_SPEC, X),
                                   model.predict_proba(fitted, model.BASELINE_SPEC, scrambled))
+
+
+def test_model_takes_categories_and_missing_measurements():
+    """The release's categorical play context is encoded, a category unseen in training scores as missing,
+    and a measurement missing from every training pass (no passer in output-only plays) is left out
+    instead of breaking the fit."""
+    frame = synthetic_passes(n_games=6, per_game=30)
+    frame["passer_speed_throw_yps"] = np.nan
+    frame["route"] = frame["route"].where(frame.index % 7 != 0, None)
+    X, y, g = frame[list(FEATURE_COLUMNS)], frame["is_complete"].to_numpy(), frame["game_id"].to_numpy()
+    fitted = model.fit_calibrated(model.MODEL_SPEC, X, y, g, "sigmoid")
+    unseen = X.head(5).copy()
+    unseen["route"] = "NEVER_SEEN"
+    unseen["passer_speed_throw_yps"] = 3.0
+    p = model.predict_proba(fitted, model.MODEL_SPEC, unseen)
+    assert p.shape == (5,) and np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
 
 
 def test_model_beats_baseline_on_a_known_signal():

@@ -87,12 +87,12 @@ def test_training_build_fills_every_completion_table(trained_warehouse, artifact
 
     metrics = _query(trained_warehouse, "select * from marts.rpt_completion_metrics")
     labelled = int(features["is_complete"].notna().sum())
-    assert set(metrics["model"]) == {"completion_probability", "completion_baseline_air_distance"}
+    assert set(metrics["model"]) == {"completion_probability", "completion_baseline_pass_length"}
     assert set(metrics["metric"]) == {"log_loss", "brier", "auc", "ece"}
     assert (metrics["dataset"] == "simulated").all() and (metrics["split"] == "cv_heldout").all()
     assert (metrics["n"] == labelled).all()
     value = metrics.set_index(["model", "metric"])["value"]
-    for model in ("completion_probability", "completion_baseline_air_distance"):
+    for model in ("completion_probability", "completion_baseline_pass_length"):
         assert 0 < value[model, "log_loss"] < math.log(2) + 0.1  # no worse than a coin, roughly
         assert 0 < value[model, "brier"] < 0.3
         assert 0 <= value[model, "ece"] < 0.25

@@ -17,23 +17,52 @@ GROUP_COLUMN = "game_id"
 DATASET_COLUMN = "dataset"
 LABEL_COLUMN = "is_complete"
 
-# Order matters only for reproducibility (the column order the estimators see).
-FEATURE_COLUMNS: tuple[str, ...] = (
+# Order matters only for reproducibility (the column order the estimators see). Measured on the tracking at
+# the throw and arrival frames, or stated by the release about the play (NULL where a release lacks them:
+# the model's gradient boosting takes missing values as they are).
+NUMERIC_FEATURES: tuple[str, ...] = (
     "air_distance_yd",
     "receiver_separation_throw_yd",
     "receiver_separation_arrival_yd",
+    "second_separation_throw_yd",
+    "second_separation_arrival_yd",
+    "separation_closed_yps",
     "passer_rusher_distance_throw_yd",
     "passer_speed_throw_yps",
     "time_to_throw_s",
+    "time_in_air_s",
     "receiver_sideline_distance_arrival_yd",
     "receiver_speed_arrival_yps",
     "defender_closing_speed_arrival_yps",
+    "defender_speed_arrival_yps",
+    "defenders_within_radius_throw",
     "defenders_within_radius_arrival",
     "pass_depth_yd",
+    "pass_length_yd",
+    "yards_to_goal",
+    "receiver_ball_land_distance_yd",
+    "down",
+    "yards_to_go",
+    "is_play_action",
+    "dropback_distance_yd",
+    "defenders_in_the_box",
 )
 
-# The baseline sees this one column and nothing else.
-BASELINE_FEATURES: tuple[str, ...] = ("air_distance_yd",)
+# Stated by the release (BDB 2026 supplementary_data): ordinal-encoded inside the model's pipeline.
+CATEGORICAL_FEATURES: tuple[str, ...] = (
+    "route",
+    "coverage_man_zone",
+    "pass_coverage",
+    "dropback_type",
+    "pass_location_type",
+    "offense_formation",
+    "receiver_alignment",
+)
+
+FEATURE_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
+
+# The baseline sees what play-by-play data sees: how far the pass went and how long it was in the air.
+BASELINE_FEATURES: tuple[str, ...] = ("pass_length_yd", "time_in_air_s")
 
 DATASETS: tuple[str, ...] = ("real", "simulated")
 

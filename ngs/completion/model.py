@@ -1,9 +1,10 @@
 """Estimators, grouped cross-validation and permutation importance for completion probability.
 
-* `completion_probability`: HistGradientBoostingClassifier on every feature, calibrated with
-  CalibratedClassifierCV fitted on the training part only (inner folds grouped by game).
-* `completion_baseline_air_distance`: logistic regression on air distance alone, fitted and
-  calibrated the same way, on the same outer folds.
+* `completion_probability`: HistGradientBoostingClassifier on every feature (the release's categorical play
+  context ordinal-encoded; a feature with fewer than two values in the training part is dropped there),
+  calibrated with CalibratedClassifierCV fitted on the training part only (inner folds grouped by game).
+* `completion_baseline_pass_length`: logistic regression on pass length and time in the air (what
+  play-by-play data sees), fitted and calibrated the same way, on the same outer folds.
 
 Outer folds are GroupKFold by game: every play of a test game is held out together, so no play of a
 test game is ever in training. Everything is deterministic (fixed random_state, no shuffling).
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
@@ -27,15 +29,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ngs.completion.errors import CompletionDataError
-from ngs.completion.features import BASELINE_FEATURES, FEATURE_COLUMNS
+from ngs.completion.features import (
+    BASELINE_FEATURES,
+    CATEGORICAL_FEATURES,
+    FEATURE_COLUMNS,
+    NUMERIC_FEATURES,
+)
 
 RANDOM_STATE = 20190907
 MODEL_NAME = "completion_probability"
-BASELINE_NAME = "completion_baseline_air_distance"
+BASELINE_NAME = "completion_baseline_pass_length"
 
 N_OUTER_FOLDS = 5
 N_INNER_FOLDS = 3
@@ -73,16 +80,37 @@ class ModelSpec:
     make_estimator: Callable[[], BaseEstimator]
 
 
+class InformativeColumns(TransformerMixin, BaseEstimator):
+    """Keeps the columns with at least two distinct non-missing values in the data it was fitted on: a
+    release that lacks a measurement (no passer in BDB 2026 output-only plays, no route in the simulator)
+    leaves an all-missing column, which gradient boosting's binning cannot take."""
+
+    def fit(self, X, y=None):
+        values = np.asarray(X, dtype="float64")
+        self.keep_ = np.array([np.unique(col[~np.isnan(col)]).size >= 2 for col in values.T], dtype=bool)
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype="float64")[:, self.keep_]
+
+
 def make_gradient_boosting() -> BaseEstimator:
-    return HistGradientBoostingClassifier(**HGB_PARAMS)
+    encode = ColumnTransformer([
+        ("categorical", make_pipeline(
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                           encoded_missing_value=np.nan),
+            InformativeColumns()), list(CATEGORICAL_FEATURES)),
+        ("numeric", InformativeColumns(), list(NUMERIC_FEATURES)),
+    ])
+    return make_pipeline(encode, HistGradientBoostingClassifier(**HGB_PARAMS))
 
 
-def make_air_distance_logistic() -> BaseEstimator:
+def make_pass_length_logistic() -> BaseEstimator:
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression())
 
 
 MODEL_SPEC = ModelSpec(MODEL_NAME, FEATURE_COLUMNS, make_gradient_boosting)
-BASELINE_SPEC = ModelSpec(BASELINE_NAME, BASELINE_FEATURES, make_air_distance_logistic)
+BASELINE_SPEC = ModelSpec(BASELINE_NAME, BASELINE_FEATURES, make_pass_length_logistic)
 SPECS: tuple[ModelSpec, ...] = (MODEL_SPEC, BASELINE_SPEC)
 
 
@@ -136,8 +164,16 @@ def _inner_cv(y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.nd
 
 
 def _matrix(X: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """The spec's columns as float64 (nullable integers from DuckDB become NaN, which the models handle)."""
-    return X.loc[:, list(spec.features)].astype("float64")
+    """The spec's columns: numbers as float64 (nullable integers from DuckDB become NaN, which the models
+    handle), categories as Python objects with NaN for missing (what OrdinalEncoder takes)."""
+    out = pd.DataFrame(index=X.index)
+    for col in spec.features:
+        if col in CATEGORICAL_FEATURES:
+            values = X[col].astype(object)
+            out[col] = values.where(X[col].notna(), np.nan)
+        else:
+            out[col] = X[col].astype("float64")
+    return out
 
 
 def fit_calibrated(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
@@ -151,13 +187,15 @@ def fit_calibrated(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, groups: np.n
         )
     model = CalibratedClassifierCV(clone(spec.make_estimator()), method=method,
                                    cv=_inner_cv(y, np.asarray(groups)), ensemble=True)
-    model.fit(_matrix(X, spec), y)
+    with limited_threads():
+        model.fit(_matrix(X, spec), y)
     return model
 
 
 def predict_proba(model: CalibratedClassifierCV, spec: ModelSpec, X: pd.DataFrame) -> np.ndarray:
     """Probability of a completion, clipped away from 0 and 1 so log loss stays finite."""
-    p = model.predict_proba(_matrix(X, spec))[:, 1]
+    with limited_threads():
+        p = model.predict_proba(_matrix(X, spec))[:, 1]
     return np.clip(p, 1e-6, 1 - 1e-6)
 
 

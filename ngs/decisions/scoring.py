@@ -42,7 +42,7 @@ class CompletionScorer:
         if frame.empty:
             return p, used
         datasets = frame["dataset"].astype(str).to_numpy()
-        X = frame.reindex(columns=list(FEATURE_COLUMNS)).astype(float)
+        X = frame.reindex(columns=list(FEATURE_COLUMNS))  # a feature the options lack is missing (NaN)
         with cm.limited_threads():
             for dataset in pd.unique(datasets):
                 chosen = self.model_dataset(dataset)

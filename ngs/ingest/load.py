@@ -243,3 +243,37 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[DataFile], workers: i
 
 def already_loaded(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("select source_file from raw.load_manifest").fetchall()}
+
+
+def _key_columns(spec) -> tuple[str, str]:
+    cols = spec.columns
+    return ("game_id", "play_id") if "game_id" in cols else ("gameId", "playId")
+
+
+def check_no_replayed_plays(con: duckdb.DuckDBPyConnection, new_files: list[DataFile]) -> None:
+    """An append must bring new plays: tracking of a (game, play) an earlier load already holds is refused,
+    naming the new file, the play and how many plays overlap (the warehouse is left as it was). Play
+    metadata is different: a newer supplementary_data.csv / plays.csv that describes loaded plays again is
+    allowed, and the file loaded last describes them (int_plays_unioned)."""
+    by_table: dict[str, list[DataFile]] = {}
+    for f in new_files:
+        if "tracking" in f.spec.entity:
+            by_table.setdefault(f.spec.table, []).append(f)
+    for table, files in by_table.items():
+        game, play = (_ident(c) for c in _key_columns(files[0].spec))
+        new = ", ".join(f"'{_sql_str(f.path)}'" for f in files)
+        rows = con.execute(
+            f"with new as (select distinct source_file, {game} as game_id, {play} as play_id "
+            f"from raw.{table} where source_file in ({new})), "
+            f"old as (select distinct {game} as game_id, {play} as play_id "
+            f"from raw.{table} where source_file not in ({new})) "
+            "select new.source_file, new.game_id, new.play_id, count(*) over () as n "
+            "from new inner join old using (game_id, play_id) order by 1, 2, 3 limit 1"
+        ).fetchall()
+        if rows:
+            path, game_id, play_id, n = rows[0]
+            raise IngestError(
+                f"{path}: holds tracking of {n} play(s) the warehouse already has (first: game {game_id}, "
+                f"play {play_id}). An append adds new plays only; to replace loaded plays, rebuild without "
+                "--append from all the folders."
+            )

@@ -85,6 +85,20 @@ bdb2026_input_plays as (
     group by game_id, play_id
 ),
 
+supplementary_latest as (
+    -- a play described by several loaded supplementary files (an append that brings the release's whole
+    -- play table again): the row of the file loaded last wins, so a play is described once
+    select supplementary.*
+    from {{ ref('stg_bdb2026__supplementary') }} as supplementary
+    left join {{ ref('stg_ingest__load_manifest') }} as manifest
+        on supplementary.source_file = manifest.source_file
+    qualify
+        row_number() over (
+            partition by supplementary.game_id, supplementary.play_id
+            order by manifest.loaded_at desc nulls last, supplementary.source_file desc
+        ) = 1
+),
+
 bdb2026 as (
     select
         'bdb2026' as source,
@@ -99,13 +113,25 @@ bdb2026 as (
         supplementary.play_description,
         supplementary.pass_result,
         supplementary.yards_gained,
-        cast(null as varchar) as offense_formation,
+        supplementary.offense_formation,
         supplementary.pass_coverage,
         input_plays.play_direction,
         input_plays.ball_land_x,
-        input_plays.ball_land_y
+        input_plays.ball_land_y,
+        supplementary.yardline_side,
+        supplementary.yardline_number,
+        supplementary.pass_length_yd,
+        supplementary.route,
+        supplementary.coverage_man_zone,
+        supplementary.is_play_action,
+        supplementary.dropback_type,
+        supplementary.dropback_distance_yd,
+        supplementary.pass_location_type,
+        supplementary.defenders_in_the_box,
+        supplementary.receiver_alignment,
+        supplementary.is_nullified_by_penalty
     from bdb2026_input_plays as input_plays
-    full outer join {{ ref('stg_bdb2026__supplementary') }} as supplementary
+    full outer join supplementary_latest as supplementary
         on input_plays.game_id = supplementary.game_id
         and input_plays.play_id = supplementary.play_id
 ),

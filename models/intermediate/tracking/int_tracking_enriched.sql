@@ -8,7 +8,7 @@ tracking as (
 ),
 
 plays as (
-    select source, game_id, play_id, possession_club, play_direction
+    select source, game_id, play_id, possession_club, defensive_club, play_direction
     from {{ ref('int_plays_unioned') }}
 ),
 
@@ -37,7 +37,9 @@ enriched as (
         tracking.jersey_number,
         coalesce(
             tracking.club,
-            case tracking.team_side when 'home' then games.home_club when 'away' then games.visitor_club end
+            case tracking.team_side when 'home' then games.home_club when 'away' then games.visitor_club end,
+            -- a release that states the side, not the club (BDB 2026 inputs)
+            case tracking.is_offense when true then plays.possession_club when false then plays.defensive_club end
         ) as club,
         tracking.is_ball,
         tracking.is_offense as stated_is_offense,

@@ -1,6 +1,7 @@
 -- Every vintage's tracking in the canonical columns. BDB 2026 output frames (frame_id restarting at 1 at
--- the throw) are sequenced after that play's input frames and take the players' side and position from
--- the input file when it was loaded.
+-- the throw) are sequenced after that play's input frames, take the players' name and position from the
+-- input file when it was loaded, and their side and club from int_bdb2026_players_sided (stated by the
+-- input roles, else inferred from team membership).
 with
 
 bdb2019 as (
@@ -35,7 +36,6 @@ bdb2026_input_players as (
         play_id,
         nfl_id,
         any_value(display_name) as display_name,
-        any_value(is_offense) as is_offense,
         any_value(position) as position
     from bdb2026_input
     group by game_id, play_id, nfl_id
@@ -54,10 +54,10 @@ bdb2026_output as (
         cast(null as timestamp) as time,
         input_players.display_name,
         cast(null as integer) as jersey_number,
-        cast(null as varchar) as club,
+        sided.club,
         cast(null as varchar) as team_side,
         false as is_ball,
-        input_players.is_offense,
+        sided.is_offense,
         input_players.position,
         input_plays.play_direction,
         output_tracking.x,
@@ -76,6 +76,10 @@ bdb2026_output as (
         on output_tracking.game_id = input_players.game_id
         and output_tracking.play_id = input_players.play_id
         and output_tracking.nfl_id = input_players.nfl_id
+    left join {{ ref('int_bdb2026_players_sided') }} as sided
+        on output_tracking.game_id = sided.game_id
+        and output_tracking.play_id = sided.play_id
+        and output_tracking.nfl_id = sided.nfl_id
 ),
 
 unioned as (

@@ -1,7 +1,11 @@
 -- Completion-probability features: one row per pass attempt with a throw frame, an arrival frame and an
 -- identified target. Distances in yards, speeds in yd/s, all in the standardised frame (offence -> +x).
--- Tracking is read only at the throw and arrival frames (int_pass_players_located).
+-- Tracking is read only at the throw and arrival frames (int_pass_players_located); the play's context
+-- (down, distance, pass length, route, coverage, dropback) comes from fct_plays where a release states it.
 {%- set radius_yd = var('completion_defender_radius_yd') %}
+{%- set fps = var('frame_rate_hz') %}
+{%- set length = var('field_length_yd') %}
+{%- set width = var('field_width_yd') %}
 with
 
 passes as (
@@ -28,9 +32,41 @@ passes as (
         and target_nfl_id is not null
 ),
 
+plays as (
+    select
+        game_id,
+        play_id,
+        play_direction,
+        down,
+        yards_to_go,
+        pass_length_yd,
+        route,
+        coverage_man_zone,
+        pass_coverage,
+        is_play_action,
+        dropback_type,
+        dropback_distance_yd,
+        pass_location_type,
+        defenders_in_the_box,
+        offense_formation,
+        receiver_alignment,
+    from {{ ref('fct_plays') }}
+),
+
 games as (
-    select game_id, dataset,
+    select game_id, dataset, season, week,
     from {{ ref('dim_games') }}
+),
+
+ball_landings as (
+    -- the ball's landing spot where a release states it (BDB 2026 input files), standardised
+    select
+        game_id,
+        play_id,
+        any_value(ball_land_x) as ball_land_x,
+        any_value(ball_land_y) as ball_land_y,
+    from {{ ref('stg_bdb2026__input_tracking') }}
+    group by game_id, play_id
 ),
 
 located as materialized (
@@ -61,7 +97,7 @@ passers_at_throw as (
 ),
 
 defenders as (
-    select game_id, play_id, moment, nfl_id, x_std, y_std, vx, vy,
+    select game_id, play_id, moment, nfl_id, x_std, y_std, speed_yps, vx, vy,
     from located
     where role = 'defense'
 ),
@@ -72,6 +108,7 @@ target_defender_offsets as (
         targets.game_id,
         targets.play_id,
         targets.moment,
+        defenders.speed_yps as defender_speed_yps,
         defenders.x_std - targets.x_std as dx,
         defenders.y_std - targets.y_std as dy,
         defenders.vx - targets.vx as dvx,
@@ -89,6 +126,7 @@ target_defender_pairs as (
         game_id,
         play_id,
         moment,
+        defender_speed_yps,
         sqrt(dx ^ 2 + dy ^ 2) as dist_yd,
         -(dx * dvx + dy * dvy) / nullif(sqrt(dx ^ 2 + dy ^ 2), 0) as closing_speed_yps,
     from target_defender_offsets
@@ -100,7 +138,11 @@ coverage as (
         play_id,
         min(dist_yd) filter (where moment = 'throw') as receiver_separation_throw_yd,
         min(dist_yd) filter (where moment = 'arrival') as receiver_separation_arrival_yd,
+        list_sort(list(dist_yd) filter (where moment = 'throw'))[2] as second_separation_throw_yd,
+        list_sort(list(dist_yd) filter (where moment = 'arrival'))[2] as second_separation_arrival_yd,
         arg_min(closing_speed_yps, dist_yd) filter (where moment = 'arrival') as defender_closing_speed_arrival_yps,
+        arg_min(defender_speed_yps, dist_yd) filter (where moment = 'arrival') as defender_speed_arrival_yps,
+        count(*) filter (where moment = 'throw' and dist_yd <= {{ radius_yd }}) as defenders_within_radius_throw,
         count(*) filter (where moment = 'arrival' and dist_yd <= {{ radius_yd }}) as defenders_within_radius_arrival,
     from target_defender_pairs
     group by game_id, play_id
@@ -149,6 +191,8 @@ features as (
         passes.play_id,
         passes.source,
         games.dataset,
+        games.season,
+        games.week,
         passes.passer_nfl_id,
         passes.target_nfl_id,
         passes.throw_frame_id,
@@ -158,22 +202,64 @@ features as (
             as air_distance_yd,
         coverage.receiver_separation_throw_yd,
         coverage.receiver_separation_arrival_yd,
+        coverage.second_separation_throw_yd,
+        coverage.second_separation_arrival_yd,
+        (coverage.receiver_separation_throw_yd - coverage.receiver_separation_arrival_yd)
+        / nullif((passes.arrival_frame_id - passes.throw_frame_id) / {{ fps }}, 0) as separation_closed_yps,
         pressure.passer_rusher_distance_throw_yd,
         passers_at_throw.speed_yps as passer_speed_throw_yps,
-        (passes.throw_frame_id - passes.snap_frame_id) / {{ var('frame_rate_hz') }} as time_to_throw_s,
-        least(target_arrival.y_std, {{ var('field_width_yd') }} - target_arrival.y_std)
-            as receiver_sideline_distance_arrival_yd,
+        (passes.throw_frame_id - passes.snap_frame_id) / {{ fps }} as time_to_throw_s,
+        (passes.arrival_frame_id - passes.throw_frame_id) / {{ fps }} as time_in_air_s,
+        least(target_arrival.y_std, {{ width }} - target_arrival.y_std) as receiver_sideline_distance_arrival_yd,
         target_arrival.speed_yps as receiver_speed_arrival_yps,
         coverage.defender_closing_speed_arrival_yps,
+        coverage.defender_speed_arrival_yps,
+        case
+            when target_arrival.x_std is not null then coalesce(coverage.defenders_within_radius_throw, 0)
+        end as defenders_within_radius_throw,
         case
             when target_arrival.x_std is not null then coalesce(coverage.defenders_within_radius_arrival, 0)
         end as defenders_within_radius_arrival,
         flight.arrival_x_std - passes.line_of_scrimmage_x_std as pass_depth_yd,
+        coalesce(plays.pass_length_yd, flight.arrival_x_std - passes.line_of_scrimmage_x_std) as pass_length_yd,
+        case
+            when plays.pass_length_yd is not null then 'metadata'
+            when flight.arrival_x_std is not null and passes.line_of_scrimmage_x_std is not null then 'tracking'
+        end as pass_length_method,
+        {{ length }} - 10 - passes.line_of_scrimmage_x_std as yards_to_goal,
+        sqrt(
+            (
+                target_arrival.x_std
+                - if(plays.play_direction = 'left', {{ length }} - ball_landings.ball_land_x, ball_landings.ball_land_x)
+            ) ^ 2
+            + (
+                target_arrival.y_std
+                - if(plays.play_direction = 'left', {{ width }} - ball_landings.ball_land_y, ball_landings.ball_land_y)
+            ) ^ 2
+        ) as receiver_ball_land_distance_yd,
+        plays.down,
+        plays.yards_to_go,
+        plays.is_play_action::int as is_play_action,
+        plays.dropback_distance_yd,
+        plays.defenders_in_the_box,
+        plays.route,
+        plays.coverage_man_zone,
+        plays.pass_coverage,
+        plays.dropback_type,
+        plays.pass_location_type,
+        plays.offense_formation,
+        plays.receiver_alignment,
         passes.pass_result,
         passes.is_complete,
     from passes
     left join games
         on passes.game_id = games.game_id
+    left join plays
+        on passes.game_id = plays.game_id
+        and passes.play_id = plays.play_id
+    left join ball_landings
+        on passes.game_id = ball_landings.game_id
+        and passes.play_id = ball_landings.play_id
     left join targets as target_arrival
         on passes.game_id = target_arrival.game_id
         and passes.play_id = target_arrival.play_id
@@ -197,6 +283,8 @@ select
     play_id::bigint as play_id,
     source::varchar as source,
     dataset::varchar as dataset,
+    season::integer as season,
+    week::integer as week,
     passer_nfl_id::bigint as passer_nfl_id,
     target_nfl_id::bigint as target_nfl_id,
     throw_frame_id::integer as throw_frame_id,
@@ -205,14 +293,36 @@ select
     air_distance_yd::double as air_distance_yd,
     receiver_separation_throw_yd::double as receiver_separation_throw_yd,
     receiver_separation_arrival_yd::double as receiver_separation_arrival_yd,
+    second_separation_throw_yd::double as second_separation_throw_yd,
+    second_separation_arrival_yd::double as second_separation_arrival_yd,
+    separation_closed_yps::double as separation_closed_yps,
     passer_rusher_distance_throw_yd::double as passer_rusher_distance_throw_yd,
     passer_speed_throw_yps::double as passer_speed_throw_yps,
     time_to_throw_s::double as time_to_throw_s,
+    time_in_air_s::double as time_in_air_s,
     receiver_sideline_distance_arrival_yd::double as receiver_sideline_distance_arrival_yd,
     receiver_speed_arrival_yps::double as receiver_speed_arrival_yps,
     defender_closing_speed_arrival_yps::double as defender_closing_speed_arrival_yps,
+    defender_speed_arrival_yps::double as defender_speed_arrival_yps,
+    defenders_within_radius_throw::integer as defenders_within_radius_throw,
     defenders_within_radius_arrival::integer as defenders_within_radius_arrival,
     pass_depth_yd::double as pass_depth_yd,
+    pass_length_yd::double as pass_length_yd,
+    pass_length_method::varchar as pass_length_method,
+    yards_to_goal::double as yards_to_goal,
+    receiver_ball_land_distance_yd::double as receiver_ball_land_distance_yd,
+    down::integer as down,
+    yards_to_go::integer as yards_to_go,
+    is_play_action::integer as is_play_action,
+    dropback_distance_yd::double as dropback_distance_yd,
+    defenders_in_the_box::double as defenders_in_the_box,
+    route::varchar as route,
+    coverage_man_zone::varchar as coverage_man_zone,
+    pass_coverage::varchar as pass_coverage,
+    dropback_type::varchar as dropback_type,
+    pass_location_type::varchar as pass_location_type,
+    offense_formation::varchar as offense_formation,
+    receiver_alignment::varchar as receiver_alignment,
     pass_result::varchar as pass_result,
     is_complete::boolean as is_complete,
 from features

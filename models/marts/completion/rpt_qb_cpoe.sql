@@ -1,13 +1,15 @@
 -- Completion percentage over expected per passer. Expected = the out-of-sample completion probability
 -- (held-out CV probability for passes the model trained on, the final model's otherwise), so a passer's
 -- own passes never inflate his expectation. One row per passer, season and team (so dashboards can filter
--- by season and team); real and simulated passes are ranked separately.
+-- by season and team); real and simulated passes are ranked separately. A passer is his id where the
+-- tracking or a release knows it, else the name the play descriptions give him (BDB 2026 output-only
+-- plays do not track the passer).
 with
 
 scored as (
     select *
-    from {{ ref('int_pass_attempts_scored') }}
-    where passer_nfl_id is not null
+    from {{ ref('fct_pass_attempts_scored') }}
+    where passer_nfl_id is not null or passer_name is not null
 ),
 
 passers as (
@@ -16,28 +18,27 @@ passers as (
         season,
         club,
         passer_nfl_id,
+        any_value(passer_name) as passer_name,
         count(*) as attempts,
         count(*) filter (where is_complete) as completions,
         sum(expected_completion_probability) as expected_completions,
         max(model_version) as model_version,
     from scored
-    group by dataset, season, club, passer_nfl_id
+    group by dataset, season, club, passer_nfl_id, if(passer_nfl_id is null, passer_name, null)
     having count(*) >= {{ var('min_qb_attempts') }}
 )
 
 select
-    passers.dataset::varchar as dataset,
-    passers.season::integer as season,
-    passers.club::varchar as club,
-    passers.passer_nfl_id::bigint as passer_nfl_id,
-    players.display_name::varchar as passer_name,
-    passers.attempts::bigint as attempts,
-    passers.completions::bigint as completions,
-    (passers.completions / passers.attempts)::double as completion_rate,
-    passers.expected_completions::double as expected_completions,
-    (passers.expected_completions / passers.attempts)::double as expected_completion_rate,
-    (100.0 * (passers.completions - passers.expected_completions) / passers.attempts)::double as cpoe_pct,
-    passers.model_version::varchar as model_version,
+    dataset::varchar as dataset,
+    season::integer as season,
+    club::varchar as club,
+    passer_nfl_id::bigint as passer_nfl_id,
+    passer_name::varchar as passer_name,
+    attempts::bigint as attempts,
+    completions::bigint as completions,
+    (completions / attempts)::double as completion_rate,
+    expected_completions::double as expected_completions,
+    (expected_completions / attempts)::double as expected_completion_rate,
+    (100.0 * (completions - expected_completions) / attempts)::double as cpoe_pct,
+    model_version::varchar as model_version,
 from passers
-left join {{ ref('dim_players') }} as players
-    on passers.passer_nfl_id = players.nfl_id

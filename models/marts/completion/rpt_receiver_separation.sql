@@ -5,7 +5,7 @@ with
 
 scored as (
     select *
-    from {{ ref('int_pass_attempts_scored') }}
+    from {{ ref('fct_pass_attempts_scored') }}
 ),
 
 receivers as (
@@ -14,6 +14,7 @@ receivers as (
         season,
         club,
         target_nfl_id,
+        any_value(target_name) as target_name,
         count(*) as targets,
         count(*) filter (where is_complete) as catches,
         sum(expected_completion_probability) as expected_catches,
@@ -29,7 +30,7 @@ select
     receivers.season::integer as season,
     receivers.club::varchar as club,
     receivers.target_nfl_id::bigint as receiver_nfl_id,
-    players.display_name::varchar as receiver_name,
+    receivers.target_name::varchar as receiver_name,
     players.position::varchar as position,
     receivers.targets::bigint as targets,
     receivers.catches::bigint as catches,

@@ -1,5 +1,8 @@
 -- One row per tracked pass: when the ball was snapped, thrown and arrived, who threw it and to whom,
--- and how each was found ('metadata', 'event', 'inferred_nearest_ball', ...).
+-- and how each was found ('metadata', 'event', 'inferred_nearest_ball', ...). BDB 2026 output-only plays
+-- (ball in the air only): throw = first output frame, arrival = last; the target from team membership
+-- (int_bdb2026_players_sided); the passer, who is not in the outputs, by the name the play description
+-- gives him, where a loaded play names the same passer of the same club and season with a known id.
 {%- set throw_events = "('pass_forward', 'autoevent_passforward', 'pass_shovel')" %}
 {%- set outcome_events = "('pass_outcome_caught', 'pass_outcome_incomplete', 'pass_outcome_interception', 'pass_outcome_touchdown', 'pass_tipped')" %}
 with
@@ -118,6 +121,13 @@ stated_roles as (
     where was_targeted
 ),
 
+output_targets as (
+    -- BDB 2026 output-only plays: the one offensive player of the ball-in-air tracks
+    select game_id, play_id, nfl_id as target_nfl_id, target_method
+    from {{ ref('int_bdb2026_players_sided') }}
+    where is_target and target_method <> 'metadata'
+),
+
 stated as (
     select
         game_id,
@@ -188,6 +198,42 @@ passers as (
         and passes.play_id = nearest_at_throw.play_id
 ),
 
+known_passer_names as (
+    -- the id behind each (season, club, described name) wherever a play knows both (input roles, the lone
+    -- QB on the field, ...): the id most such plays give
+    select
+        plays.season,
+        plays.possession_club,
+        plays.passer_described_name,
+        mode(passers.passer_nfl_id) as passer_nfl_id
+    from passers
+    inner join plays
+        on passers.game_id = plays.game_id
+        and passers.play_id = plays.play_id
+    where passers.passer_nfl_id is not null
+        and plays.passer_described_name is not null
+    group by plays.season, plays.possession_club, plays.passer_described_name
+),
+
+passers_named as (
+    select
+        passers.game_id,
+        passers.play_id,
+        coalesce(passers.passer_nfl_id, known_passer_names.passer_nfl_id) as passer_nfl_id,
+        case
+            when passers.passer_nfl_id is not null then passers.passer_method
+            when known_passer_names.passer_nfl_id is not null then 'description_name'
+        end as passer_method
+    from passers
+    left join plays
+        on passers.game_id = plays.game_id
+        and passers.play_id = plays.play_id
+    left join known_passer_names
+        on plays.season = known_passer_names.season
+        and plays.possession_club = known_passer_names.possession_club
+        and plays.passer_described_name = known_passer_names.passer_described_name
+),
+
 nearest_at_arrival as (
     select
         passes.game_id,
@@ -221,13 +267,18 @@ select
     passes.snap_frame_id,
     passes.throw_frame_id,
     passes.arrival_frame_id,
-    passers.passer_nfl_id,
-    passers.passer_method,
-    coalesce(stated.target_nfl_id, nearest_at_arrival.target_nfl_id) as target_nfl_id,
+    passers_named.passer_nfl_id,
+    passers_named.passer_method,
+    coalesce(stated.target_nfl_id, output_targets.target_nfl_id, nearest_at_arrival.target_nfl_id)
+        as target_nfl_id,
     case
         when stated.target_nfl_id is not null then 'metadata'
+        when output_targets.target_nfl_id is not null then output_targets.target_method
         when nearest_at_arrival.target_nfl_id is not null then 'inferred_nearest_ball'
     end as target_method,
+    plays.possession_club,
+    plays.passer_described_name,
+    plays.target_described_name,
     plays.pass_result,
     plays.is_complete,
     coalesce(ball_at.ball_snap_x_std, plays.line_of_scrimmage_x_std) as line_of_scrimmage_x_std,
@@ -238,12 +289,15 @@ select
     passes.throw_method,
     passes.arrival_method
 from passes
-left join passers
-    on passes.game_id = passers.game_id
-    and passes.play_id = passers.play_id
+left join passers_named
+    on passes.game_id = passers_named.game_id
+    and passes.play_id = passers_named.play_id
 left join stated
     on passes.game_id = stated.game_id
     and passes.play_id = stated.play_id
+left join output_targets
+    on passes.game_id = output_targets.game_id
+    and passes.play_id = output_targets.play_id
 left join nearest_at_arrival
     on passes.game_id = nearest_at_arrival.game_id
     and passes.play_id = nearest_at_arrival.play_id

@@ -31,6 +31,18 @@ combined as (
         plays.yards_gained,
         plays.offense_formation,
         plays.pass_coverage,
+        plays.yardline_side,
+        plays.yardline_number,
+        plays.pass_length_yd,
+        plays.route,
+        plays.coverage_man_zone,
+        plays.is_play_action,
+        plays.dropback_type,
+        plays.dropback_distance_yd,
+        plays.pass_location_type,
+        plays.defenders_in_the_box,
+        plays.receiver_alignment,
+        plays.is_nullified_by_penalty,
         case
             when plays.pass_result in ('C', 'I', 'IN', 'S', 'R') then plays.pass_result
             when outcomes.events_pass_result is not null then outcomes.events_pass_result
@@ -74,6 +86,7 @@ select
     deduplicated.game_id,
     deduplicated.play_id,
     deduplicated.source,
+    games.dataset,
     games.season,
     games.week,
     deduplicated.quarter,
@@ -91,15 +104,41 @@ select
     deduplicated.pass_result_method,
     deduplicated.play_direction,
     deduplicated.direction_method,
-    case
-        when deduplicated.play_direction = 'left'
-            then {{ var('field_length_yd') }} - deduplicated.absolute_yardline_number
-        else deduplicated.absolute_yardline_number
-    end as line_of_scrimmage_x_std,
+    coalesce(
+        case
+            when deduplicated.play_direction = 'left'
+                then {{ var('field_length_yd') }} - deduplicated.absolute_yardline_number
+            else deduplicated.absolute_yardline_number
+        end,
+        -- the yard line a release states (BDB 2026 supplementary): in the standardised frame the offence's
+        -- own goal line is at x = 10 whichever way it moved
+        case
+            when deduplicated.yardline_side = deduplicated.possession_club or deduplicated.yardline_number = 50
+                then 10 + deduplicated.yardline_number
+            when deduplicated.yardline_side is not null
+                then {{ var('field_length_yd') }} - 10 - deduplicated.yardline_number
+        end
+    ) as line_of_scrimmage_x_std,
     deduplicated.yards_gained,
     deduplicated.offense_formation,
     deduplicated.pass_coverage,
+    deduplicated.pass_length_yd,
+    deduplicated.route,
+    deduplicated.coverage_man_zone,
+    deduplicated.is_play_action,
+    deduplicated.dropback_type,
+    deduplicated.dropback_distance_yd,
+    deduplicated.pass_location_type,
+    deduplicated.defenders_in_the_box,
+    deduplicated.receiver_alignment,
+    coalesce(deduplicated.is_nullified_by_penalty, false) as is_nullified_by_penalty,
+    described.passer_described_name,
+    described.target_described_name,
     deduplicated.has_tracking
 from deduplicated
 left join games
     on deduplicated.game_id = games.game_id
+left join {{ ref('int_plays_players_described') }} as described
+    on deduplicated.source = described.source
+    and deduplicated.game_id = described.game_id
+    and deduplicated.play_id = described.play_id
