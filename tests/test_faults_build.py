@@ -194,10 +194,12 @@ def warehouse(tmp_path) -> Path:
 
 @pytest.mark.slow
 def test_disk_full_at_the_end_of_a_build_keeps_the_old_warehouse(base_build, releases, tmp_path):
-    """The reported trial, small: ~5.8 MB free beside a good 5.3 MB warehouse. dbt succeeds into the WAL,
-    the checkpoint then finds the disk full. Before: "Warehouse ready", exit 0, a raw-only warehouse and
-    an orphaned .wal. Now: exit 2, one line, the old file intact, nothing left behind."""
-    with _tmpfs(tmp_path / "mnt", 11) as mnt:
+    """The reported trial, small: a good 5.3 MB warehouse with 0.5 MB more than its size free beside it
+    (a 10.5 MB tmpfs): the new file fits, it and its WAL do not. dbt succeeds into the WAL, the checkpoint then
+    finds the disk full. Before (measured at 67f9cdf): "Warehouse ready", exit 0, a raw-only 3.6 MB
+    warehouse and an orphaned 2.6 MB .wal. Now: exit 2, one line, the old file intact, nothing left."""
+    size_mb = 2 * base_build[0].stat().st_size / 2**20 + 0.5
+    with _tmpfs(tmp_path / "mnt", size_mb) as mnt:
         wh = mnt / "ngs.duckdb"
         shutil.copyfile(base_build[0], wh)
         before = _sha(wh)
