@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from ngs.safety import (
     UNTOUCHED,
     NoSpaceError,
     clean_stale,
+    dbt_target_dir,
     fsync_path,
     is_no_space,
     remove_temp,
@@ -191,8 +191,8 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     t0 = time.perf_counter()
     stale, freed = clean_stale(warehouse)
     if stale and not quiet:
-        print(f"removed {len(stale)} temp file(s) of dead builds next to {warehouse.name} "
-              f"({freed / 1e6:,.1f} MB): {', '.join(p.name for p in stale)}", flush=True)
+        print(f"removed {len(stale)} temp file(s) of dead builds ({freed / 1e6:,.1f} MB): "
+              f"{', '.join(str(p) for p in stale)}", flush=True)
     _check_target(warehouse, append)
     _check_no_pending_wal(warehouse)
     files = discover(data_dirs)  # fails before anything is written
@@ -200,7 +200,7 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     remove_temp(tmp)
     own_target = not os.environ.get("NGS_DBT_TARGET_PATH")
     # each build its own dbt target folder: run_results.json and manifest.json describe this build only
-    target = Path(tempfile.mkdtemp(prefix=f"ngs-dbt-target-{os.getpid()}-")) if own_target else None
+    target = dbt_target_dir() if own_target else None
     stage = "starting"
     try:
         try:

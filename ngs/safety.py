@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -154,14 +155,26 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+TARGET_PREFIX = "ngs-dbt-target-"
+
+
+def dbt_target_dir() -> Path:
+    """A new dbt target folder for one build, in the system's temp folder, named after this process."""
+    return Path(tempfile.mkdtemp(prefix=f"{TARGET_PREFIX}{os.getpid()}-"))
+
+
 def clean_stale(warehouse: Path) -> tuple[list[Path], int]:
-    """Remove the temp files of builds of `warehouse` whose process is gone; (files removed, bytes freed).
-    Call it holding the warehouse lock."""
+    """Remove the temp files of builds of `warehouse` whose process is gone, and the dbt target folders
+    of any dead build; (files removed, bytes freed). Call it holding the warehouse lock."""
     pattern = re.compile(rf"\.{re.escape(warehouse.name)}\.building-(\d+)(\.wal|\.tmp|\.spill)?")
+    targets = re.compile(rf"{TARGET_PREFIX}(\d+)-\w+")
     removed: list[Path] = []
     freed = 0
-    for p in sorted(warehouse.parent.iterdir()):
-        m = pattern.fullmatch(p.name)
+    candidates = [(p, pattern.fullmatch(p.name)) for p in sorted(warehouse.parent.iterdir())]
+    with contextlib.suppress(OSError):
+        candidates += [(p, targets.fullmatch(p.name)) for p in sorted(Path(tempfile.gettempdir()).iterdir())
+                       if p.name.startswith(TARGET_PREFIX) and p.is_dir()]
+    for p, m in candidates:
         if not m:
             continue
         pid = int(m.group(1))

@@ -33,6 +33,7 @@ from ngs.safety import (
     BuildInterrupted,
     NoSpaceError,
     clean_stale,
+    dbt_target_dir,
     lock_path,
     pid_alive,
     temp_path,
@@ -365,11 +366,21 @@ def test_stale_temp_files_of_dead_builds_are_removed(tmp_path):
     alive.write_bytes(b"y")
     other = tmp_path / ".other.duckdb.building-1"  # another warehouse's: not ours to judge
     other.write_bytes(b"z")
-    with warehouse_lock(wh):
-        removed, freed = clean_stale(wh)
-    assert sorted(p.name for p in removed) == sorted([stale.name, f"{stale.name}.spill", f"{stale.name}.wal"])
-    assert freed == 1750
-    assert alive.exists() and other.exists() and not stale.exists()
+    dead_target = Path(tempfile.mkdtemp(prefix=f"ngs-dbt-target-{dead.pid}-"))  # a dead build's dbt target
+    (dead_target / "manifest.json").write_bytes(b"{}" * 50)
+    live_target = dbt_target_dir()
+    try:
+        with warehouse_lock(wh):
+            removed, freed = clean_stale(wh)
+        # (other dead builds' dbt targets in the temp folder go too)
+        assert sorted(p.name for p in removed if p.parent == tmp_path) == sorted(
+            [stale.name, f"{stale.name}.spill", f"{stale.name}.wal"])
+        assert dead_target in removed and freed >= 1850
+        assert alive.exists() and other.exists() and live_target.exists()
+        assert not stale.exists() and not dead_target.exists()
+    finally:
+        shutil.rmtree(dead_target, ignore_errors=True)
+        shutil.rmtree(live_target, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- 2. one writer at a time
@@ -514,6 +525,8 @@ def test_kill_9_of_ngs_takes_dbt_with_it_and_the_next_run_cleans_up(warehouse, r
             proc.wait()
     left = _leftovers(warehouse)
     assert f".ngs.duckdb.building-{proc.pid}" in left  # what kill -9 leaves; the next run's job
+    dead_targets = list(Path(tempfile.gettempdir()).glob(f"ngs-dbt-target-{proc.pid}-*"))
+    assert len(dead_targets) == 1
     assert _sha(warehouse) == before
     # the next run, even one that fails at once on its input, removes them and says so in one line
     empty = tmp_path / "empty"
@@ -522,7 +535,8 @@ def test_kill_9_of_ngs_takes_dbt_with_it_and_the_next_run_cleans_up(warehouse, r
     assert r.returncode == 2
     report = [line for line in r.stdout.splitlines() if "dead builds" in line]
     assert len(report) == 1 and report[0].startswith("removed ")
-    assert f".ngs.duckdb.building-{proc.pid}" in report[0]
+    assert f"/.ngs.duckdb.building-{proc.pid}" in report[0] and str(dead_targets[0]) in report[0]
+    assert not dead_targets[0].exists()
     assert _error_lines(r.stderr) == [f"ngs build: error: {empty}: no .csv or .parquet data files found"]
     assert _leftovers(warehouse) == []
     assert _sha(warehouse) == before
