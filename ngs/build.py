@@ -198,12 +198,13 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     files = discover(data_dirs)  # fails before anything is written
     tmp = temp_path(warehouse)
     remove_temp(tmp)
-    own_target = not os.environ.get("NGS_DBT_TARGET_PATH")
-    # each build its own dbt target folder: run_results.json and manifest.json describe this build only
-    target = dbt_target_dir() if own_target else None
-    stage = "starting"
+    target: Path | None = None
+    stage = "creating its dbt target folder"
     try:
         try:
+            # each build its own dbt target folder: run_results.json and manifest.json describe this build only
+            if not os.environ.get("NGS_DBT_TARGET_PATH"):
+                target = dbt_target_dir()
             if append and warehouse.exists():
                 stage = f"copying {warehouse.name} for --append"
                 shutil.copyfile(warehouse, tmp)
