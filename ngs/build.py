@@ -1,8 +1,16 @@
-"""`ngs build`: ingest folders into raw tables, run `dbt build`, swap the new warehouse in atomically.
+"""`ngs build`: ingest folders into raw tables, run `dbt build`, check the result, swap it in atomically.
 
-The warehouse is built in a temporary file next to the target. Only when ingestion and every dbt
-model and test succeed is it renamed over the target (`os.replace`, atomic on one file system). Any
-failure removes the temporary file: the previous warehouse, and a Superset serving it, are untouched.
+One writer per warehouse: a build holds the lock `.<name>.lock` next to the warehouse (`ngs.safety`); a
+second build of the same warehouse fails at once with "another build (pid N) is writing W" (set
+NGS_BUILD_WAIT=SECONDS to wait for it instead). Temp files of builds that died are removed first.
+
+The warehouse is built in a temporary file next to the target (`.<name>.building-PID`; for `--append` a
+copy of the target). After dbt, the file is checkpointed and verified (`ngs.safety.verify_warehouse`: no
+pending WAL, every schema and relation dbt reports as built, the loaded files in the manifest, row
+accounting balanced), fsynced, renamed over the target (`os.replace`, atomic on one file system) and the
+directory fsynced. Any failure, a full disk or a signal included, removes the temporary files and leaves
+the previous warehouse, and a Superset serving it, byte for byte as it was. dbt runs in its own process
+group with its own target folder, and dies with `ngs` (signals are forwarded; PR_SET_PDEATHSIG on Linux).
 """
 
 from __future__ import annotations
@@ -10,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +29,20 @@ from ngs.errors import BuildError, IngestError
 from ngs.ingest import create_raw_tables, discover, load_files
 from ngs.ingest.load import already_loaded, check_no_replayed_plays
 from ngs.paths import REPO_ROOT
+from ngs.safety import (
+    UNTOUCHED,
+    NoSpaceError,
+    clean_stale,
+    dbt_target_dir,
+    fsync_path,
+    is_no_space,
+    remove_temp,
+    run_child,
+    signals_raise,
+    temp_path,
+    verify_warehouse,
+    warehouse_lock,
+)
 
 
 @dataclass
@@ -30,9 +51,10 @@ class BuildResult:
     files: int
     raw_rows: int
     seconds: dict[str, float] = field(default_factory=dict)
+    stale_removed: list[Path] = field(default_factory=list)
 
 
-def dbt_env(warehouse: Path, target_path: str | None = None) -> dict[str, str]:
+def dbt_env(warehouse: Path, target_path: str | Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         NGS_WAREHOUSE_PATH=str(warehouse),
@@ -40,11 +62,13 @@ def dbt_env(warehouse: Path, target_path: str | None = None) -> dict[str, str]:
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
     )
-    env.setdefault("NGS_DUCKDB_TMP", str(warehouse.parent / ".duckdb_tmp"))
+    # DuckDB's spill folder: one per build (two DuckDB processes must not share one), removed with the
+    # build's other temp files
+    env.setdefault("NGS_DUCKDB_TMP", f"{warehouse}.spill")
     # dbt's own DBT_TARGET_PATH; NGS_DBT_TARGET_PATH is the project's name for it (parallel runs, tests)
     target = target_path or env.get("NGS_DBT_TARGET_PATH")
     if target:
-        env["DBT_TARGET_PATH"] = target
+        env["DBT_TARGET_PATH"] = str(target)
     return env
 
 
@@ -53,40 +77,42 @@ def dbt_executable() -> str:
     return str(exe) if exe.exists() else "dbt"
 
 
-def run_dbt(args: list[str], warehouse: Path, quiet: bool = False) -> None:
-    """Run one dbt command against `warehouse` in a subprocess (dbt and DuckDB keep global state)."""
+def run_dbt(args: list[str], warehouse: Path, quiet: bool = False, target_path: str | Path | None = None) -> None:
+    """Run one dbt command against `warehouse` in a subprocess (dbt and DuckDB keep global state), in its
+    own process group, stopped with this process (`ngs.safety.run_child`)."""
     cmd = [dbt_executable(), *args, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
-    env = dbt_env(warehouse)
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None)
-    if proc.returncode != 0:
-        raise BuildError(_dbt_failure_summary(env) + (f"\n{proc.stdout[-4000:]}" if quiet and proc.stdout else ""))
+    env = dbt_env(warehouse, target_path)
+    code, out = run_child(cmd, env=env, cwd=REPO_ROOT, capture=quiet)
+    if code != 0:
+        raise _dbt_failure_summary(env, warehouse, f"\n{out[-4000:]}" if quiet and out else "")
 
 
-def _dbt_failure_summary(env: dict[str, str]) -> str:
+def _target_dir(env: dict[str, str]) -> Path:
     target = Path(env.get("DBT_TARGET_PATH", "target"))
-    results = (target if target.is_absolute() else REPO_ROOT / target) / "run_results.json"
+    return target if target.is_absolute() else REPO_ROOT / target
+
+
+def _dbt_failure_summary(env: dict[str, str], warehouse: Path | None = None, tail: str = "") -> BuildError:
+    """The error for a failed dbt run, from this build's own run_results.json: the failing nodes."""
     failed: list[str] = []
+    no_space = False
     try:
-        for r in json.loads(results.read_text())["results"]:
+        for r in json.loads((_target_dir(env) / "run_results.json").read_text())["results"]:
             if r["status"] in ("error", "fail", "runtime error"):
                 msg = (r.get("message") or "").strip().splitlines()
+                no_space = no_space or "No space left on device" in (r.get("message") or "")
                 failed.append(f"  {r['unique_id']}: {r['status']}{': ' + msg[0] if msg else ''}")
     except (OSError, KeyError, ValueError):
         pass
-    head = "dbt build failed; the previous warehouse was left untouched."
-    return head + ("\n" + "\n".join(failed[:20]) if failed else "")
+    nodes = ("\n" + "\n".join(failed[:20]) if failed else "") + tail
+    if no_space and warehouse is not None:
+        return NoSpaceError(warehouse.parent, "running dbt", nodes)
+    return BuildError("dbt build failed; the previous warehouse was left untouched." + nodes)
 
 
 # Schemas the build creates. DuckDB names a database file's catalog after the file, and a catalog named like
 # a schema makes every reference to that schema ambiguous: `marts.duckdb` cannot hold schema `marts`.
 SCHEMAS = ("raw", "reference", "staging", "intermediate", "marts", "main")
-
-
-def _temp_path(warehouse: Path) -> Path:
-    # Same catalog name as the target (DuckDB takes it from the name up to its first dot): the views dbt
-    # creates name their catalog, and they must still resolve after the file is renamed into place.
-    return warehouse.with_name(f".{warehouse.name}.building-{os.getpid()}")
 
 
 def check_warehouse_name(warehouse: Path) -> None:
@@ -99,9 +125,40 @@ def check_warehouse_name(warehouse: Path) -> None:
         )
 
 
-def _remove(path: Path) -> None:
-    for p in (path, Path(str(path) + ".wal")):
-        p.unlink(missing_ok=True)
+def _check_no_pending_wal(warehouse: Path) -> None:
+    """A `.wal` beside the warehouse belongs to the old file: DuckDB would replay it onto the new one."""
+    wal = Path(f"{warehouse}.wal")
+    if wal.exists():
+        raise BuildError(
+            f"{wal} exists: {warehouse.name} is open for writing elsewhere or was not closed cleanly. "
+            f"Close that program, or open the file once with duckdb (which applies the log), then build again"
+        )
+
+
+def _check_target(warehouse: Path, append: bool) -> None:
+    """Refuse to replace (or append to) something that is not a DuckDB warehouse: a folder, a CSV given
+    as --warehouse by mistake."""
+    if not warehouse.exists():
+        return
+    if not warehouse.is_file():
+        raise BuildError(f"{warehouse}: is a folder or special file, not a DuckDB warehouse file")
+    try:
+        with open(warehouse, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise BuildError(f"{warehouse}: cannot read it ({exc.strerror})") from None
+    if head and head[8:12] != b"DUCK":  # an empty file is a new warehouse to DuckDB
+        what = "append to" if append else "replace"
+        raise BuildError(f"{warehouse}: not a DuckDB database file; refusing to {what} it "
+                         "(give --warehouse a new or existing .duckdb file)")
+
+
+def _wait_s() -> float:
+    raw = os.environ.get("NGS_BUILD_WAIT", "0")
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        raise BuildError(f"NGS_BUILD_WAIT must be a number of seconds, got {raw!r}") from None
 
 
 def build(
@@ -113,52 +170,107 @@ def build(
     dbt_args: list[str] | None = None,
     quiet: bool = False,
     exclude: list[str] | None = None,
+    wait_s: float | None = None,
 ) -> BuildResult:
+    """Build (or with `append`, extend) `warehouse` from `data_dirs`; see the module docstring."""
     warehouse = Path(warehouse).resolve()
     check_warehouse_name(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"{warehouse.parent}: cannot create the warehouse folder ({exc.strerror})") from None
+    wait = _wait_s() if wait_s is None else wait_s
+    with signals_raise(), warehouse_lock(warehouse, wait):
+        return _build_locked([Path(d) for d in data_dirs], warehouse, train, select, append, dbt_args, quiet,
+                             exclude)
+
+
+def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: str | None, append: bool,
+                  dbt_args: list[str] | None, quiet: bool, exclude: list[str] | None) -> BuildResult:
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    files = discover([Path(d) for d in data_dirs])  # fails before anything is written
-    tmp = _temp_path(warehouse)
-    _remove(tmp)
+    stale, freed = clean_stale(warehouse)
+    if stale and not quiet:
+        print(f"removed {len(stale)} temp file(s) of dead builds ({freed / 1e6:,.1f} MB): "
+              f"{', '.join(str(p) for p in stale)}", flush=True)
+    _check_target(warehouse, append)
+    _check_no_pending_wal(warehouse)
+    files = discover(data_dirs)  # fails before anything is written
+    tmp = temp_path(warehouse)
+    remove_temp(tmp)
+    target: Path | None = None
+    stage = "creating its dbt target folder"
     try:
-        if append and warehouse.exists():
-            shutil.copyfile(warehouse, tmp)
-        con = duckdb.connect(str(tmp))
         try:
-            create_raw_tables(con)
-            done = already_loaded(con) if append else set()
-            for f in files:
-                if str(f.path) in done:
-                    raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
+            # each build its own dbt target folder: run_results.json and manifest.json describe this build only
+            if not os.environ.get("NGS_DBT_TARGET_PATH"):
+                target = dbt_target_dir()
+            if append and warehouse.exists():
+                stage = f"copying {warehouse.name} for --append"
+                shutil.copyfile(warehouse, tmp)
+            stage = "loading the data files"
+            con = duckdb.connect(str(tmp))
+            try:
+                create_raw_tables(con)
+                done = already_loaded(con) if append else set()
+                for f in files:
+                    if str(f.path) in done:
+                        raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
 
-            def report(f, n: int) -> None:
-                if not quiet:
-                    print(f"  loaded {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
+                def report(f, n: int) -> None:
+                    if not quiet:
+                        print(f"  loaded {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
 
-            raw_rows = load_files(con, files, on_loaded=report)
-            if append:
-                check_no_replayed_plays(con, files)
-            con.execute("checkpoint")
-        finally:
-            con.close()
-        seconds["ingest"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        args = ["build", *(dbt_args or [])]
-        excluded = [*(exclude or []), *([] if train else ["tag:train"])]
-        if excluded:
-            args += ["--exclude", *excluded]
-        if select:
-            args += ["--select", select]
-        run_dbt(args, tmp, quiet=quiet)
-        seconds["dbt_build"] = time.perf_counter() - t1
-        os.replace(tmp, warehouse)
-    except BaseException:
-        _remove(tmp)
-        raise
+                raw_rows = load_files(con, files, on_loaded=report)
+                if append:
+                    check_no_replayed_plays(con, files)
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            seconds["ingest"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            stage = "running dbt"
+            args = ["build", *(dbt_args or [])]
+            excluded = [*(exclude or []), *([] if train else ["tag:train"])]
+            if excluded:
+                args += ["--exclude", *excluded]
+            if select:
+                args += ["--select", select]
+            run_dbt(args, tmp, quiet=quiet, target_path=target)
+            seconds["dbt_build"] = time.perf_counter() - t1
+            stage = "checking the new warehouse"
+            t2 = time.perf_counter()
+            verify_warehouse(tmp, _target_dir(dbt_env(tmp, target)), [str(f.path) for f in files])
+            _check_no_pending_wal(warehouse)
+            stage = "writing the new warehouse to disk"
+            fsync_path(tmp)
+            os.replace(tmp, warehouse)
+            try:
+                fsync_path(warehouse.parent, directory=True)
+            except OSError as exc:
+                raise BuildError(f"{warehouse}: the new warehouse is in place, but its folder could not be "
+                                 f"synced to disk ({exc.strerror}); a power loss now may bring back the old one") \
+                    from exc
+            seconds["verify_swap"] = time.perf_counter() - t2
+        except IngestError as exc:
+            if is_no_space(exc):
+                raise NoSpaceError(warehouse.parent, stage) from exc
+            raise
+        except BuildError:
+            raise
+        except (OSError, duckdb.Error) as exc:
+            if is_no_space(exc):
+                raise NoSpaceError(warehouse.parent, stage) from exc
+            what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
+                str(exc).strip().splitlines()[0]
+            raise BuildError(f"{what} (while {stage}); {UNTOUCHED}") from exc
+    finally:
+        remove_temp(tmp)  # after a failure: the new file and its WAL; after a swap: the spill folders
+        if target is not None:
+            shutil.rmtree(target, ignore_errors=True)
     seconds["total"] = time.perf_counter() - t0
-    return BuildResult(warehouse=warehouse, files=len(files), raw_rows=raw_rows, seconds=seconds)
+    return BuildResult(warehouse=warehouse, files=len(files), raw_rows=raw_rows, seconds=seconds,
+                       stale_removed=stale)
 
 
 def cli_main(args) -> int:

@@ -7,7 +7,9 @@ and a sub-command's heavy dependencies (torch, Superset) load only where they ar
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from ngs.errors import NgsError
@@ -75,13 +77,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe(exc: BaseException) -> str:
+    """One line for an error nobody anticipated: what failed, and the path involved when there is one."""
+    if isinstance(exc, OSError) and exc.strerror:
+        paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        return f"{paths}: {exc.strerror}" if paths else exc.strerror
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+        return f"DuckDB: {text}"  # its messages name their kind ("IO Error: ...") and file
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except NgsError as exc:
         print(f"ngs {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        print(f"ngs {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (no traceback reaches a user; NGS_DEBUG=1 shows it)
+        debug = os.environ.get("NGS_DEBUG", "") not in ("", "0")
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (NGS_DEBUG=1 shows the traceback)"
+        print(f"ngs {args.command}: error: {_describe(exc)}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
