@@ -49,11 +49,11 @@ N_INNER_FOLDS = 3
 MIN_PASSES = 20            # below this a held-out estimate is noise
 MIN_PER_CLASS = 5          # completions and incompletions each
 ISOTONIC_MIN_PASSES = 1000  # isotonic calibration overfits below ~1000 samples (sklearn user guide)
-PERMUTATION_REPEATS = 5
+PERMUTATION_REPEATS = 3
 
 HGB_PARAMS: dict = {
-    "learning_rate": 0.05,
-    "max_iter": 200,
+    "learning_rate": 0.1,
+    "max_iter": 100,
     "max_leaf_nodes": 15,
     "min_samples_leaf": 20,
     "l2_regularization": 1.0,
