@@ -60,10 +60,11 @@ def season_without_inputs(tmp_path_factory, dbt_isolation) -> Path:
 
 def _input_truth() -> pd.DataFrame:
     path = require_shared_data("bdb2026", "input_2023_w11.csv")
-    return duckdb.sql(
-        f"select distinct game_id, play_id, nfl_id, player_role, player_side, play_direction "
-        f"from read_csv('{path}') where game_id = {INPUT_GAME}"
-    ).df()
+    with duckdb.connect() as con:
+        return con.execute(
+            f"select distinct game_id, play_id, nfl_id, player_role, player_side, play_direction "
+            f"from read_csv('{path}') where game_id = {INPUT_GAME}"
+        ).df()
 
 
 def test_every_output_play_is_a_pass_with_a_target(season_without_inputs):
@@ -71,9 +72,10 @@ def test_every_output_play_is_a_pass_with_a_target(season_without_inputs):
         select e.*, p.play_direction, p.direction_method
         from marts.fct_pass_events e join marts.fct_plays p using (game_id, play_id)
         where e.source = 'bdb2026'""")
-    plays = duckdb.sql(
-        f"select count(distinct (game_id, play_id)) from read_csv('{require_shared_data('bdb2026')}/output_2023_w*.csv')"
-    ).fetchone()[0]
+    with duckdb.connect() as con:
+        plays = con.execute(
+            f"select count(distinct (game_id, play_id)) from read_csv('{require_shared_data('bdb2026')}/output_2023_w*.csv')"
+        ).fetchone()[0]
     assert len(passes) == plays == 10_862
     assert passes["target_nfl_id"].notna().all()
     assert set(passes["target_method"]) == {"inferred_team_membership", "inferred_elimination"}
