@@ -45,6 +45,10 @@ from ngs.superset.guard import duckdb_uri
 DEFAULT_PORT = 8088
 ADMIN_USER = "admin"
 STARTUP_TIMEOUT_S = 120
+# How long a running Superset may take to answer /health before a rerun of `ngs serve` restarts it.
+# A busy one (many viewers, a build on the same cores) answers in seconds, not in the 2 s of one try:
+# restarting it on one slow answer dropped every request in flight (connection reset).
+RUNNING_HEALTH_WAIT_S = 30
 
 
 class SupersetError(NgsError):
@@ -195,6 +199,16 @@ def _read_pid(state: Path) -> int | None:
     return pid if "gunicorn" in cmdline else None
 
 
+def _wait_health(port: int, wait_s: float) -> bool:
+    deadline = time.monotonic() + wait_s
+    while True:
+        if _health(port, timeout=min(10.0, max(1.0, deadline - time.monotonic()))):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
 def _health(port: int, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=timeout) as resp:
@@ -315,7 +329,12 @@ def serve(warehouse: Path = DEFAULT_WAREHOUSE, state: Path | None = None, port: 
         _save_state(state, st)
 
     pid = _read_pid(state)
-    if pid is not None and (st.get("port") != port or not _health(port)):
+    if pid is not None and st.get("port") != port:
+        stop(state)
+        pid = None
+    elif pid is not None and not _wait_health(port, RUNNING_HEALTH_WAIT_S):
+        log(f"warning: Superset (pid {pid}) did not answer /health on port {port} within "
+            f"{RUNNING_HEALTH_WAIT_S} s: restarting it")
         stop(state)
         pid = None
     if pid is None:
