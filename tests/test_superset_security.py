@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine.url import make_url
 
-from ngs.superset import ADMIN_USER, serve, stop
+from ngs.superset import ADMIN_USER, serve, snapshot_warehouse, stop
 from ngs.superset.bundle import load_bundle
 from ngs.superset.guard import DUCKDB_LOCKDOWN, ConnectionRefused, duckdb_uri, lock_down, snapshot_path
 
@@ -156,6 +156,39 @@ def test_only_the_snapshot_may_be_opened(snapshot, tmp_path, uri):
 
 def test_snapshot_is_accepted(snapshot):
     assert snapshot_path(make_url(f"duckdb:///{snapshot}?access_mode=read_write"), snapshot.parent) == snapshot
+
+
+def test_refresh_is_seen_while_an_old_connection_is_open(tmp_path):
+    """`ngs serve` again under load: a connection still open on the old snapshot must not keep new
+    connections on it (DuckDB shares one instance per path in a process), and its query finishes."""
+    warehouse = tmp_path / "wh" / "ngs.duckdb"
+    warehouse.parent.mkdir()
+    serving = tmp_path / "serving"
+
+    def build(rows: int) -> None:
+        con = duckdb.connect(str(warehouse))
+        con.execute("create schema if not exists marts; create or replace table marts.dim_games as "
+                    f"select range as game_id from range({rows})")
+        con.close()
+
+    def connect():
+        url, kwargs = lock_down(make_url(duckdb_uri(link)), {"poolclass": sa.pool.NullPool}, serving)
+        return sa.create_engine(url, **kwargs).connect()
+
+    count = sa.text("select count(*) from marts.dim_games")
+    build(1)
+    link, _ = snapshot_warehouse(warehouse, serving)
+    old = connect()
+    assert old.execute(count).scalar() == 1
+    build(2)
+    assert snapshot_warehouse(warehouse, serving)[0] == link
+    with connect() as new:
+        assert new.execute(count).scalar() == 2
+    assert old.execute(count).scalar() == 1  # the query on the old snapshot still reads it
+    old.close()
+    assert link.is_symlink()
+    assert sorted(p.name for p in serving.iterdir()) == sorted([".swap.lock", "ngs.duckdb", link.resolve().name])
+    assert duckdb_uri(link).startswith(f"duckdb:///{link}?")  # the URI names the link, not one copy
 
 
 # --------------------------------------------------------------------------------- through Superset

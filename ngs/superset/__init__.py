@@ -6,14 +6,16 @@ State lives in the git-ignored `.superset/` (or `$NGS_SUPERSET_HOME`):
     superset.db          the SQLite metadata DB (users, datasets, charts, dashboards)
     admin_password       the generated admin password (mode 600; not written when
                          NGS_SUPERSET_PASSWORD is set)
-    serving/<name>.duckdb  the snapshot Superset reads (read-only), replaced atomically per serve
+    serving/<name>.duckdb  the snapshot Superset reads (read-only): a symlink to
+                         serving/<name>.snapshot-<ns>.duckdb, a new copy per serve, swapped atomically
     gunicorn.pid, superset.log, state.json (what was initialised and imported, so a rerun is fast)
 
 DuckDB allows one writer *or* many readers per file, across processes. dbt must be free to rebuild
 the warehouse while Superset runs, so Superset never opens it: each `ngs serve` copies the warehouse
-to a temporary file beside the snapshot, checkpoints and checks it, and `os.replace`s it over
-`serving/<name>.duckdb`, which Superset opens with `access_mode=read_only` (one connection per query,
-so the next query sees the new snapshot). Run `ngs serve` again after `ngs build` to refresh.
+to a temporary file beside the snapshot, checkpoints and checks it, renames it to a new snapshot file
+and swaps the symlink `serving/<name>.duckdb` to it (`snapshot_warehouse`), which Superset opens
+read-only (one connection per query, so the next query sees the new snapshot). Run `ngs serve` again
+after `ngs build` to refresh.
 
 Superset's connections get no file access: `ngs.superset.guard` (DuckDB's external access off and its
 configuration locked, and only the serving snapshot may be opened).
@@ -146,10 +148,19 @@ def _save_state(state: Path, data: dict) -> None:
 
 # ------------------------------------------------------------------------------------------ snapshot
 def snapshot_warehouse(warehouse: Path, serving_dir: Path) -> tuple[Path, dict[tuple[str, str], dict[str, str]]]:
-    """Copy the warehouse to `serving_dir/<name>.duckdb` (temp file + checkpoint + os.replace).
+    """Copy the warehouse into `serving_dir` and point `serving_dir/<name>.duckdb` at the copy.
 
-    Returns the snapshot path and its tables: {(schema, table): {column: type}}.
+    The copy is a new file per refresh, `<name>.snapshot-<ns>.duckdb` (temp file, checkpoint, rename),
+    and `<name>.duckdb` a symlink to it, swapped with `os.replace`; older copies are deleted (a query
+    still reading one keeps its open file). A new file per refresh, not one file replaced in place:
+    DuckDB keeps one database instance per path in a process while any connection to it is open, so
+    under steady load (overlapping queries) a Superset worker would never let go of the replaced file
+    and would serve the old data. Superset opens the symlink's target (`guard.lock_down` resolves it).
+
+    Returns the snapshot path (the symlink) and its tables: {(schema, table): {column: type}}.
     """
+    import fcntl
+
     import duckdb
 
     warehouse = Path(warehouse).resolve()
@@ -158,6 +169,7 @@ def snapshot_warehouse(warehouse: Path, serving_dir: Path) -> tuple[Path, dict[t
     serving_dir.mkdir(parents=True, exist_ok=True)
     final = serving_dir / f"{warehouse.stem}.duckdb"
     tmp = serving_dir / f".{warehouse.stem}.{os.getpid()}.tmp.duckdb"
+    link_tmp = serving_dir / f".{warehouse.stem}.{os.getpid()}.tmp.link"
     try:
         shutil.copyfile(warehouse, tmp)
         wal = warehouse.with_name(warehouse.name + ".wal")
@@ -173,9 +185,19 @@ def snapshot_warehouse(warehouse: Path, serving_dir: Path) -> tuple[Path, dict[t
         except duckdb.Error as exc:
             raise SupersetError(f"cannot read a snapshot of {warehouse} ({exc}); is a build writing it "
                                 "right now? Rerun `ngs serve` when it has finished") from exc
-        os.replace(tmp, final)
+        # one `ngs serve` at a time swaps and cleans up, so none deletes the copy another just linked
+        with open(serving_dir / ".swap.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            copy = serving_dir / f"{warehouse.stem}.snapshot-{time.time_ns()}.duckdb"
+            os.replace(tmp, copy)
+            link_tmp.unlink(missing_ok=True)
+            link_tmp.symlink_to(copy.name)
+            os.replace(link_tmp, final)
+            for old in serving_dir.glob(f"{warehouse.stem}.snapshot-*.duckdb"):
+                if old != copy:
+                    old.unlink(missing_ok=True)
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), link_tmp):
             leftover.unlink(missing_ok=True)
     tables: dict[tuple[str, str], dict[str, str]] = {}
     for schema, table, column, dtype in rows:

@@ -23,6 +23,7 @@ This module imports neither Superset nor DuckDB (the CLI imports it; Superset's 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -51,13 +52,15 @@ def _setting(value: Any) -> str:
 
 
 def duckdb_uri(path: Path) -> str:
-    """The snapshot's SQLAlchemy URI, locked down (what the bundle's database gets)."""
+    """The snapshot's SQLAlchemy URI, locked down (what the bundle's database gets). The path is made
+    absolute but its symlink is kept: the URI names `serving/<name>.duckdb`, not one refresh's copy."""
     query = urlencode({k: _setting(v) for k, v in DUCKDB_LOCKDOWN.items()})
-    return f"duckdb:///{Path(path).resolve()}?{query}"
+    return f"duckdb:///{os.path.abspath(path)}?{query}"
 
 
 def snapshot_path(url, serving_dir: Path) -> Path:
-    """The DuckDB file `url` (a SQLAlchemy URL) names, if it is a snapshot in `serving_dir`."""
+    """The DuckDB file `url` (a SQLAlchemy URL) names, if it is a snapshot in `serving_dir`: the real
+    file, symlinks resolved (so each refresh's copy is a new path to DuckDB, see snapshot_warehouse)."""
     serving_dir = Path(serving_dir).resolve()
     refused = (f"ngs serve: Superset may only open the warehouse snapshot in {serving_dir} "
                "(read-only, DuckDB file access off)")
