@@ -144,7 +144,10 @@ def viewer(base: str, username: str, password: str, dashboards: dict[str, list[i
 def run_load(port: int, username: str, password: str, viewers: int, seconds: float) -> dict:
     """The load itself against a running Superset; returns the figures (see `summarise`)."""
     base = base_url(port)
-    dashboards = dashboard_charts(base, login(base, username, password))
+    try:
+        dashboards = dashboard_charts(base, login(base, username, password))
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise NgsError(f"cannot log in to Superset on {base} or list its dashboards: {exc}") from exc
     if not dashboards:
         raise NgsError(f"Superset on {base} serves no dashboard: nothing to load")
     tally = Tally()
@@ -242,8 +245,12 @@ class Refresher(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.wait(self.every):
             t = time.monotonic()
-            proc = subprocess.run(self.cmd, cwd=REPO_ROOT, env=self.env, text=True, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=300)
+            try:
+                proc = subprocess.run(self.cmd, cwd=REPO_ROOT, env=self.env, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=300)
+            except subprocess.TimeoutExpired:
+                self.failed.append("`ngs serve` did not finish within 300 s")
+                continue
             self.warnings += [line for line in proc.stdout.splitlines() if line.startswith("warning")]
             if proc.returncode == 0:
                 self.done.append(round(time.monotonic() - t, 1))
