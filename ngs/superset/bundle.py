@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duckdb", type=Path, required=True, help="DuckDB file the database should point at")
     parser.add_argument("--out", type=Path, default=Path("bundle.zip"))
     args = parser.parse_args(argv)
-    data = build_zip(load_bundle(), f"duckdb:///{args.duckdb.resolve()}?access_mode=read_only",
-                     keep_dashboard_type=True)
+    from ngs.superset.guard import duckdb_uri
+
+    data = build_zip(load_bundle(), duckdb_uri(args.duckdb), keep_dashboard_type=True)
     args.out.write_bytes(data)
     print(f"wrote {args.out}: superset import-dashboards -p {args.out} -u admin")
     return 0
