@@ -7,8 +7,10 @@
 --   membership_score = games with this play's possession club - games with its defensive club
 --   (> 0: he plays for the offence; < 0: for the defence; 0: undecided, e.g. one game only).
 --   The target is the player with the highest score: 'inferred_team_membership' when he is the only one
---   above 0, 'inferred_elimination' when nobody is (every other player is a known defender, or he is the
---   least-seen of the undecided: fewest plays in the game, then lowest id).
+--   above 0, 'inferred_elimination' when nobody is: every other player is a known defender, or among the
+--   undecided he is the one whose plays' descriptions keep naming the same receiver, and name this play's
+--   ("... pass short right to J.Reynolds": a receiver is in the outputs of the passes thrown to him, a
+--   defender in those thrown to anyone he covers), then the least seen (fewest plays in the game).
 -- Everyone else in an output file is a defender in coverage (the release's own definition).
 with
 
@@ -62,6 +64,32 @@ club_games as (
     group by nfl_id, club
 ),
 
+described as (
+    select game_id, play_id, target_described_name
+    from {{ ref('int_plays_players_described') }}
+    where source = 'bdb2026'
+),
+
+player_name_counts as (
+    select appearances.nfl_id, described.target_described_name, count(*) as plays
+    from appearances
+    inner join described
+        on appearances.game_id = described.game_id
+        and appearances.play_id = described.play_id
+    where described.target_described_name is not null
+    group by appearances.nfl_id, described.target_described_name
+),
+
+player_names as (
+    -- per player, the receiver name his plays' descriptions give most often, and on what share of them
+    select
+        nfl_id,
+        arg_max(target_described_name, plays) as modal_name,
+        max(plays) / sum(plays) as name_share
+    from player_name_counts
+    group by nfl_id
+),
+
 plays_in_game as (
     select game_id, nfl_id, count(*) as plays_in_game
     from appearances
@@ -78,6 +106,8 @@ scored as (
         stated.is_stated_target,
         stated.stated_is_offense,
         coalesce(offence_games.games, 0) - coalesce(defence_games.games, 0) as membership_score,
+        coalesce(player_names.modal_name = described.target_described_name, false) as is_name_match,
+        coalesce(player_names.name_share, 0) as name_share,
         plays_in_game.plays_in_game
     from appearances
     left join plays
@@ -96,6 +126,11 @@ scored as (
     left join plays_in_game
         on appearances.game_id = plays_in_game.game_id
         and appearances.nfl_id = plays_in_game.nfl_id
+    left join described
+        on appearances.game_id = described.game_id
+        and appearances.play_id = described.play_id
+    left join player_names
+        on appearances.nfl_id = player_names.nfl_id
 ),
 
 ranked as (
@@ -108,6 +143,8 @@ ranked as (
             order by
                 coalesce(is_stated_target, false) desc,
                 membership_score desc,
+                is_name_match desc,
+                name_share desc,
                 plays_in_game asc,
                 nfl_id asc
         ) as target_rank
