@@ -36,6 +36,8 @@ select
     cast(ranked.dataset as varchar) as dataset,
     cast(ranked.nfl_id as bigint) as nfl_id,
     cast(players.display_name as varchar) as display_name,
+    -- a defender of BDB 2026 output-only plays has an id and no name unless an input file names him
+    cast(coalesce(players.display_name, 'nfl_id ' || ranked.nfl_id) as varchar) as player_label,
     cast(players.position as varchar) as position,
     cast(ranked.trajectories as bigint) as trajectories,
     cast(ranked.mean_score as double) as mean_score,
