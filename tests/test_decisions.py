@@ -19,7 +19,14 @@ from ngs.constants import frame_rate_hz
 from ngs.decisions import flight as fl
 from ngs.decisions.features import arrival_features, nearest
 from ngs.decisions.ghost import META_COLUMNS, rollout
-from ngs.decisions.options import GHOSTED_GROUPS, OPTION_COLUMNS, RECEIVER_GROUPS, OptionConfig, build_options
+from ngs.decisions.options import (
+    FEATURE_ORDER,
+    GHOSTED_GROUPS,
+    OPTION_COLUMNS,
+    RECEIVER_GROUPS,
+    OptionConfig,
+    build_options,
+)
 from ngs.decisions.scoring import CompletionScorer, rank_options
 from ngs.decisions.warehouse import score_options, typed_options
 from ngs.ghosting.baselines import constant_velocity
@@ -68,7 +75,8 @@ def tiny_completion_models() -> dict:
     drives completion (deterministic: fixed seed, HGB random_state)."""
     rng = np.random.default_rng(0)
     n = 400
-    X = pd.DataFrame({c: rng.uniform(0, 20, n) for c in FEATURE_COLUMNS})
+    # the features an option has (the play's stated context, e.g. route or coverage, is not an option's)
+    X = pd.DataFrame({c: rng.uniform(0, 20, n) if c in FEATURE_ORDER else np.nan for c in FEATURE_COLUMNS})
     X["receiver_separation_arrival_yd"] = rng.uniform(0, 12, n)
     logit = 1.5 * (X["receiver_separation_arrival_yd"] - 3.0)
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -436,6 +444,7 @@ def reference_build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_mo
                 "landing_x_std": route[a, 0], "landing_y_std": route[a, 1],
                 "receiver_separation_throw_yd": sep_throw, "passer_rusher_distance_throw_yd": rusher,
                 "passer_speed_throw_yps": passer_speed, "time_to_throw_s": time_to_throw,
+                "time_in_air_s": k / fps,
                 "n_ghosted_defenders": len(g_idx), "n_other_defenders": len(o_idx),
                 "_ball_x": ball[0], "_ball_y": ball[1], "_los": row["line_of_scrimmage_x_std"],
                 "_rvx": rvel[a, 0], "_rvy": rvel[a, 1], "_rspeed": rspd[a],
@@ -477,6 +486,7 @@ def reference_build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_mo
     idx = feats.pop("nearest_defender_index")
     for name, values in feats.items():
         out[name] = values
+    out["pass_length_yd"] = out["pass_depth_yd"]
     near = np.where(idx >= 0, ids_all[rows, np.maximum(idx, 0)], -1)
     out["nearest_defender_nfl_id"] = pd.Series(near, dtype="Int64").mask(near < 0)
     out["ghost_steps"] = res.steps

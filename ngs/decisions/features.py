@@ -9,7 +9,8 @@ counterfactual-consistency rows of marts.rpt_decisions_metrics compare the two o
 Definitions (yards, yd/s, standardised frame; "defenders" = players with is_offense false, passer and
 target excluded):
 * air_distance_yd: ball at the throw -> ball at the arrival (here the ball lands on the receiver);
-* receiver_separation_{throw,arrival}_yd: distance to the nearest defender;
+* receiver_separation_{throw,arrival}_yd: distance to the nearest defender; second_separation_arrival_yd:
+  to the second-nearest; defender_speed_arrival_yps: the nearest defender's speed;
 * defender_closing_speed_arrival_yps: -((p_d - p_r) . (v_d - v_r)) / |p_d - p_r| of the nearest defender;
 * defenders_within_radius_arrival: defenders within ``radius_yd`` (var completion_defender_radius_yd);
 * receiver_sideline_distance_arrival_yd: min(y, field width - y); pass_depth_yd: landing x - line of
@@ -51,12 +52,17 @@ def arrival_features(receiver_xy: np.ndarray, receiver_v: np.ndarray, receiver_s
         closing = -(rel[rows, j] * relv).sum(axis=-1) / np.where(sep > 0, sep, np.nan)
     closing = np.where(idx >= 0, closing, np.nan)
     air = np.linalg.norm(rxy - np.asarray(ball_throw_xy, float), axis=-1)
+    ordered = np.sort(np.where(np.isfinite(d), d, np.inf), axis=1)
+    second = ordered[:, 1] if ordered.shape[1] > 1 else np.full(len(rxy), np.inf)
+    nearest_speed = np.linalg.norm(np.asarray(defenders_v, float)[rows, j], axis=-1)
     return {
         "air_distance_yd": air,
         "receiver_separation_arrival_yd": sep,
         "receiver_sideline_distance_arrival_yd": np.minimum(rxy[:, 1], field_width_yd() - rxy[:, 1]),
         "receiver_speed_arrival_yps": np.asarray(receiver_speed, float),
         "defender_closing_speed_arrival_yps": closing,
+        "second_separation_arrival_yd": np.where(np.isfinite(second), second, np.nan),
+        "defender_speed_arrival_yps": np.where(idx >= 0, nearest_speed, np.nan),
         "defenders_within_radius_arrival": (np.nan_to_num(d, nan=np.inf) <= radius_yd).sum(axis=1).astype(float),
         "pass_depth_yd": rxy[:, 0] - np.asarray(line_of_scrimmage_x, float),
         "nearest_defender_index": idx,

@@ -53,6 +53,7 @@ FEATURE_ORDER = (
     "passer_rusher_distance_throw_yd", "passer_speed_throw_yps", "time_to_throw_s",
     "receiver_sideline_distance_arrival_yd", "receiver_speed_arrival_yps",
     "defender_closing_speed_arrival_yps", "defenders_within_radius_arrival", "pass_depth_yd",
+    "second_separation_arrival_yd", "defender_speed_arrival_yps", "time_in_air_s", "pass_length_yd",
 )
 OPTION_COLUMNS = [
     "game_id", "play_id", "dataset", "passer_nfl_id", "receiver_nfl_id", "receiver_position_group",
@@ -377,7 +378,10 @@ def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_mod
         "landing_x_std": land[:, 0], "landing_y_std": land[:, 1],
         "receiver_separation_throw_yd": sep_throw, "passer_rusher_distance_throw_yd": rusher[op],
         "passer_speed_throw_yps": passer_speed[op], "time_to_throw_s": time_to_throw[op],
+        "time_in_air_s": k / fps,
         **feats,
+        # no stated air yards for a pass that was not thrown: measured as fct_pass_features measures it
+        "pass_length_yd": feats["pass_depth_yd"],
         "nearest_defender_nfl_id": pd.Series(near, dtype="Int64").mask(near < 0),
         "n_ghosted_defenders": n_g[op], "n_other_defenders": n_o[op],
         "ghost_steps": res.steps, "ghost_steps_capped": res.capped_steps,
