@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("NGS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 WAREHOUSE_DIR = REPO_ROOT / "warehouse"
 DEFAULT_WAREHOUSE = Path(os.environ.get("NGS_WAREHOUSE_PATH", WAREHOUSE_DIR / "ngs.duckdb"))
 DEMO_DATA_DIR = REPO_ROOT / "data" / "demo"

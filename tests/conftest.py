@@ -1,8 +1,9 @@
 """Shared fixtures: the real Big Data Bowl samples (../shared/data) and small simulated warehouses.
 
 Tests never touch the user's model artefacts or warehouse: NGS_ARTIFACTS_DIR points at a session temp
-folder, and model training runs with quick settings (few ghosting epochs, one real training week and one
-real test week), so the whole pipeline is exercised in minutes.
+folder, and model training runs with quick settings (few ghosting epochs), so the whole pipeline is
+exercised in minutes. Real tracks reach the models only as they reach a user's: through `ngs build --data`
+(real_ghosting_warehouse loads two BDB 2026 weeks: 1 trains, 11 is held out).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ os.environ["NGS_ARTIFACTS_DIR"] = str(_SESSION_TMP / "artifacts")
 os.environ.setdefault("NGS_GHOSTING_MAX_EPOCHS", "3")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from ngs.paths import SHARED_DATA  # noqa: E402  (after the environment above)
+from ngs.paths import REPO_ROOT  # noqa: E402  (after the environment above)
 
-os.environ.setdefault("NGS_GHOSTING_REAL_TRACKS",
-                      str(SHARED_DATA / "bdb2026" / "output_2023_w[01]1.csv"))  # weeks 1 (train) and 11 (test)
+# The real samples live beside the checkout, never in it; only tests and command-line arguments name them.
+SHARED_DATA = Path(os.environ.get("NGS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+# the two BDB 2026 weeks the quick ghosting build loads: one to train on, one held out (>= ghosting_test_from_week)
+REAL_GHOSTING_FILES = ("output_2023_w01.csv", "output_2023_w11.csv", "supplementary_data.csv")
 
 
 def require_shared_data(*parts: str) -> Path:
@@ -62,4 +65,45 @@ def full_sim_warehouse(tmp_path_factory, dbt_isolation) -> Path:
     )
     warehouse = root / "full.duckdb"
     build([release], warehouse, quiet=True)
+    return warehouse
+
+
+class EnvVars:
+    """Set environment variables for a fixture and restore them afterwards."""
+
+    def __init__(self, **values: str) -> None:
+        self.values, self.saved = values, {k: os.environ.get(k) for k in values}
+
+    def __enter__(self) -> None:
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc) -> None:
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def real_ghosting_artifacts(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("real_ghosting_artifacts")
+
+
+@pytest.fixture(scope="session")
+def real_ghosting_warehouse(tmp_path_factory, dbt_isolation, real_ghosting_artifacts) -> Path:
+    """BDB 2026 weeks 1 and 11 (symlinks to ../shared/data) through `ngs build --data`, the ghosting models
+    trained with quick settings into their own artefact folder: the ghosting models see real tracks only as
+    warehouse tables. Read-only for the tests that use it."""
+    from ngs.build import build
+
+    folder = tmp_path_factory.mktemp("bdb2026_two_weeks")
+    for name in REAL_GHOSTING_FILES:
+        src = require_shared_data("bdb2026", name)
+        (folder / name).symlink_to(src)
+    warehouse = tmp_path_factory.mktemp("real_ghosting") / "real.duckdb"
+    with EnvVars(NGS_ARTIFACTS_DIR=str(real_ghosting_artifacts)):
+        # the ghosting models and what they read; tests whose parents are all built (cautious selection)
+        build([folder], warehouse, quiet=True, select="+path:python_models/ghosting +path:models/marts/ghosting",
+              dbt_args=["--indirect-selection", "cautious"])
     return warehouse

@@ -124,8 +124,7 @@ def test_fct_target_options_equal_build_options_on_the_whole_tracks(warehouse):
     from ngs.decisions.options import OptionConfig, build_options
     from ngs.decisions.scoring import CompletionScorer, rank_options
 
-    passes = _q(warehouse, dw.PASSES_SQL.format(min_season=2030, pass_events="marts.fct_pass_events",
-                                                plays="marts.fct_plays", tracking="marts.fct_tracking"))
+    passes = _q(warehouse, "select * from intermediate.int_decision_passes order by game_id, play_id")
     tracks = _q(warehouse, "select game_id, play_id, nfl_id, frame_id, is_offense, position_group, x_std, y_std, "
                            "speed_yps, vx, vy from marts.fct_tracking where not is_ball")
     flights = flight.fit_per_dataset(passes, 10.0)

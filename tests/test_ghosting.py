@@ -1,23 +1,25 @@
-"""Ghosting: baselines, closing score, windows, model determinism, ghost-eval JSON, real-data eval."""
+"""Ghosting: baselines, closing score, windows, model determinism, ghost-eval JSON, the warehouse readers and
+the dataset / split labels, real-data training and evaluation through a built warehouse."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_shared_data
 
 from ngs.constants import frame_rate_hz, max_player_speed_yps
 from ngs.errors import ArtifactMissingError
 from ngs.ghosting import baselines, closing, data, model
+from ngs.ghosting import warehouse as gw
 from ngs.ghosting.features import candidate_features, screen_features
 from ngs.ghosting.train import train_pipeline
-from ngs.paths import SHARED_DATA
 
 FEATURES = ["speed_yps", "accel_long_yps2", "accel_lat_yps2", "v_long_lag1_yps", "v_lat_lag1_yps",
             "frames_since_throw", "others_centroid_x_yd", "others_centroid_y_yd", "target_rel_x_yd"]
@@ -245,24 +247,27 @@ def test_normalise_tracks_sorts_and_keeps_the_first_of_a_key():
     pd.testing.assert_frame_equal(again, out)
 
 
-def test_output_track_files_by_week(tmp_path):
-    for name in ("output_2023_w01.csv", "output_2023_w11.csv", "output_extra.csv"):
+def test_output_track_files_sorted(tmp_path):
+    for name in ("output_2023_w11.csv", "output_2023_w01.csv", "output_extra.csv"):
         (tmp_path / name).write_text("x\n")
-    got = [Path(f).name for f in data.output_track_files(str(tmp_path / "output_*.csv"), data.TEST_WEEKS)]
-    assert got == ["output_2023_w11.csv", "output_extra.csv"]  # a file without a week may hold any week
-    assert len(data.output_track_files(str(tmp_path / "output_*.csv"))) == 3
+    got = [os.path.basename(f) for f in data.output_track_files(str(tmp_path / "output_*.csv"))]
+    assert got == ["output_2023_w01.csv", "output_2023_w11.csv", "output_extra.csv"]
 
 
 def test_assign_split_per_row_rule():
     g = np.repeat(np.arange(2023090700, 2023090760), 3)
     week = pd.array(np.where(g % 3 == 0, None, g % 18 + 1), dtype="Int32")
-    got = data.assign_split(pd.DataFrame({"game_id": g, "week": week}))
-    for gid, wk, s in zip(g, week, got, strict=True):
-        h = data.game_hash_fraction(gid)
-        want = ("test" if wk in data.TEST_WEEKS else "val" if h < 0.15 else "train") if wk is not pd.NA \
-            else ("test" if h >= 0.8 else "val" if h < 0.15 else "train")
-        assert s == want
-    assert set(got) == {"train", "val", "test"}
+    first = data.first_test_week()
+    assert first == 11  # dbt var ghosting_test_from_week: the BDB 2026 weeks 11-14 are held out
+    for test_from in (None, 11, "15"):
+        got = data.assign_split(pd.DataFrame({"game_id": g, "week": week}), test_from)
+        cut = first if test_from is None else int(test_from)
+        for gid, wk, s in zip(g, week, got, strict=True):
+            h = data.game_hash_fraction(gid)
+            want = ("test" if wk >= cut else "val" if h < 0.15 else "train") if wk is not pd.NA \
+                else ("test" if h >= 0.8 else "val" if h < 0.15 else "train")
+            assert s == want
+        assert set(got) == {"train", "val", "test"}
 
 
 def test_role_inference_finds_receivers():
@@ -284,31 +289,96 @@ def test_screening_returns_ranked_table():
     assert scr["importance"].is_monotonic_decreasing and scr["selected"].any()
 
 
-def test_warehouse_loader_on_hand_made_frames():
+def _track_table(con, name: str, rows: list[tuple]) -> None:
+    """A table shaped like int_ball_in_air_tracks / int_pass_play_tracks (the readers' input)."""
+    con.execute(f"""create table {name} (game_id bigint, play_id bigint, nfl_id bigint, frame_id integer,
+        air_frame integer, throw_frame_id integer, arrival_frame_id integer, source varchar, dataset varchar,
+        season integer, week integer, position_group varchar, is_target boolean, x_std double, y_std double,
+        ball_land_x_std double, ball_land_y_std double, down integer, yards_to_go integer,
+        line_of_scrimmage_x_std double)""")
+    if rows:
+        con.executemany(f"insert into {name} values ({', '.join(['?'] * 20)})", rows)
+
+
+def test_read_tracks_on_hand_made_rows():
     con = duckdb.connect()
-    con.execute("create schema marts")
-    con.execute("""create table marts.fct_tracking as select * from (values
-        (1, 1, 10, 4, false, 'WR', 1.0, 1.0), (1, 1, 10, 5, false, 'WR', 2.0, 1.0), (1, 1, 10, 6, false, 'WR', 3.0, 1.0),
-        (1, 1, 20, 5, false, 'DB', 5.0, 5.0), (1, 1, 20, 6, false, 'DB', 5.0, 4.0),
-        (1, 1, 30, 5, false, 'LB', 9.0, 9.0), (1, 1, null, 5, true, null, 2.0, 2.0)
-        ) t(game_id, play_id, nfl_id, frame_id, is_ball, position_group, x_std, y_std)""")
-    con.execute("alter table marts.fct_tracking add column source varchar default 'sim'")
-    con.execute("""create table marts.fct_pass_events as select 1 as game_id, 1 as play_id, 5 as throw_frame_id,
-        6 as arrival_frame_id, 10 as target_nfl_id, 3.0 as ball_arrival_x_std, 1.5 as ball_arrival_y_std,
-        20.0 as line_of_scrimmage_x_std""")
-    con.execute("create table marts.fct_plays as select 1 as game_id, 1 as play_id, 3 as down, 7 as yards_to_go")
-    con.execute("create table marts.dim_games as select 1 as game_id, 4 as week")
-    tr = data.load_warehouse_tracks(con)
-    assert sorted(tr["nfl_id"].unique()) == [10, 20]  # the LB and the ball are out
-    assert tr["frame_id"].min() == 1 and tr["frame_id"].max() == 2  # restarts at the throw, ends at arrival
-    assert tr.loc[tr["nfl_id"] == 10, "is_target"].eq(1.0).all() and tr.loc[tr["nfl_id"] == 20, "is_target"].eq(0).all()
-    assert tr["ball_land_x"].eq(3.0).all() and tr["down"].eq(3).all() and tr["week"].eq(4).all()
-    assert tr["is_target"].dtype == float and tr[["game_id", "nfl_id", "frame_id"]].equals(
-        tr[["game_id", "nfl_id", "frame_id"]].sort_values(["game_id", "nfl_id", "frame_id"]))
-    assert len(data.load_warehouse_tracks(con, game_ids=[2])) == 0
-    assert len(data.load_warehouse_tracks(con, game_ids=[1], exclude_source="bdb2026")) == len(tr)
-    assert len(data.load_warehouse_tracks(con, exclude_source="sim")) == 0
-    assert data.warehouse_games(con).to_dict("records") == [{"game_id": 1, "week": 4}]
+    rows = [  # shuffled; frame 1 = the throw (air_frame), a NULL target, a NULL week
+        (1, 1, 20, 6, 2, 5, 6, "sim", "simulated", 2030, 4, "DB", False, 5.0, 4.0, 3.0, 1.5, 3, 7, 20.0),
+        (1, 1, 10, 5, 1, 5, 6, "sim", "simulated", 2030, 4, "WR", True, 1.0, 1.0, 3.0, 1.5, 3, 7, 20.0),
+        (1, 1, 20, 5, 1, 5, 6, "sim", "simulated", 2030, 4, "DB", False, 5.0, 5.0, 3.0, 1.5, 3, 7, 20.0),
+        (1, 1, 10, 6, 2, 5, 6, "sim", "simulated", 2030, 4, "WR", True, 2.0, 1.0, 3.0, 1.5, 3, 7, 20.0),
+        (2, 3, 30, 12, 1, 12, 12, "bdb2026", "real", 2023, None, None, None, 9.0, 9.0, None, None, None, None, None),
+    ]
+    _track_table(con, "tracks", rows)
+    tr = data.read_tracks(con.table("tracks"))
+    assert list(zip(tr["game_id"], tr["nfl_id"], tr["frame_id"], strict=True)) == [
+        (1, 10, 1), (1, 10, 2), (1, 20, 1), (1, 20, 2), (2, 30, 1)]
+    assert tr["x"].tolist() == [1.0, 2.0, 5.0, 5.0, 9.0] and tr["yardline_x"].iloc[0] == 20.0
+    assert tr["is_target"].dtype == float and tr["is_target"].iloc[:4].tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert np.isnan(tr["is_target"].iloc[4]) and tr["week"].isna().iloc[4] and tr["week"].iloc[0] == 4
+    assert tr["ball_land_x"].iloc[0] == 3.0 and tr["down"].iloc[0] == 3 and tr["throw_frame_id"].iloc[0] == 5
+    assert list(tr["dataset"].astype(str)) == ["simulated"] * 4 + ["real"]
+    assert len(data.read_tracks(con.table("tracks"), game_ids=[2])) == 1
+    assert len(data.read_tracks(con.table("tracks"), game_ids=[])) == 0
+    w, _ = data.build_windows(tr, 1, 1)
+    assert len(w) == 2  # one per two-frame track; the one-frame track is too short
+
+
+class _Config:
+    def __init__(self, **values) -> None:
+        self.values = values
+
+    def get(self, key):
+        return self.values.get(key)
+
+
+def test_closing_and_metrics_take_dataset_and_split_from_the_games(tmp_path, monkeypatch):
+    """The ghosting marts label each game with dim_games.dataset (a real pass play of another source is
+    'real', not 'simulated'); the real benchmark and the pass plays of a dataset are scored together, held
+    out by week (ghosting_test_from_week) or game hash."""
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    m = _tiny_train(data.normalise_tracks(synthetic_tracks()))
+    m.save()
+    syn = data.normalise_tracks(synthetic_tracks(n_plays=18, n_frames=16, seed=4))
+    syn["is_target"] = (syn["nfl_id"] % 10 == 0)
+    game_ids = sorted(int(g) for g in syn["game_id"].unique())   # 3 games
+    other, train_week, test_week = game_ids  # a bdb2019 game without a week (held out by its hash, 0.83)
+    assert data.game_hash_fraction(other) >= 0.8
+    week = {other: None, train_week: 2, test_week: 12}
+    con = duckdb.connect()
+    rows = {"ball": [], "plays": []}
+    for r in syn.itertuples(index=False):
+        in_air = r.game_id != other
+        rows["ball" if in_air else "plays"].append(
+            (int(r.game_id), int(r.play_id), int(r.nfl_id), int(r.frame_id) + 40, int(r.frame_id), 41, None,
+             "bdb2026" if in_air else "bdb2019", "real", 2023, week[r.game_id], None if in_air else "DB",
+             None if r.game_id == train_week else bool(r.is_target), float(r.x), float(r.y),
+             None, None, None, None, None))
+    _track_table(con, "ball_in_air", rows["ball"])
+    _track_table(con, "pass_plays", rows["plays"])
+    con.execute("create table games as select * from (values (?, null, 'real'), (?, 2, 'real'), (?, 12, 'real'))"
+                " t(game_id, week, dataset)", game_ids)
+    refs = {gw.BALL_IN_AIR: con.table("ball_in_air"), gw.PASS_PLAYS: con.table("pass_plays"),
+            gw.GAMES: con.table("games")}
+    dbt = SimpleNamespace(config=_Config(ghosting_test_from_week="11", ghosting_closing_seed="0"))
+    scores = gw.closing_scores(dbt, con, refs)
+    assert len(scores) and set(scores["dataset"]) == {"real"}   # the bdb2019 game too
+    assert set(scores["game_id"]) == set(game_ids)              # targets inferred where unknown (week 2)
+    by_game = scores.drop_duplicates("game_id").set_index("game_id")["split"]
+    assert by_game[test_week] == by_game[other] == "test" and by_game[train_week] != "test"
+    metrics = gw.ghosting_metrics(dbt, con, refs)
+    assert set(metrics["dataset"]) == {"real"} and set(metrics["split"]) == {"test"}
+    rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == "ghosting_mlp")].set_index("split")
+    tracks_of = syn[syn["game_id"].isin([other, test_week])].groupby(["game_id", "play_id", "nfl_id"]).ngroups
+    assert rmse.loc["test", "n"] == tracks_of      # week 12 (BDB 2026) and the held-out bdb2019 game together
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    with_later_cut = gw.ghosting_metrics(SimpleNamespace(config=_Config(ghosting_test_from_week="13")), con, refs)
+    assert with_later_cut.loc[with_later_cut["metric"] == "rmse_yd", "n"].max() < tracks_of  # week 12: not test
+    # a label the games table gives is what the marts carry
+    con.execute("update ball_in_air set dataset = 'simulated'")
+    relabelled = gw.closing_scores(dbt, con, {**refs, gw.BALL_IN_AIR: con.table("ball_in_air")})
+    assert set(relabelled.loc[relabelled["game_id"] != other, "dataset"]) == {"simulated"}
+    assert set(relabelled.loc[relabelled["game_id"] == other, "dataset"]) == {"real"}
 
 
 # ----------------------------------------------------------------------------------------- model / eval
@@ -362,27 +432,6 @@ def test_closing_experiment_conditions():
 
 
 # ----------------------------------------------------------------------------------------- real data
-@pytest.mark.real_data
-def test_ghost_eval_on_real_week(tmp_path, monkeypatch, capsys):
-    bdb = SHARED_DATA / "bdb2026"
-    if not bdb.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{bdb} is missing (real data is required in CI)")
-        pytest.skip(f"{bdb} not present")
-    from ngs.cli import main
-
-    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    train_tracks = data.load_bdb2026(weeks=(1, 2))
-    m = _tiny_train(train_tracks, hidden=64, layers=2, max_epochs=6)
-    m.save()
-    assert main(["ghost-eval", "--tracks", str(bdb / "output_2023_w11.csv"), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["tracks"] > 500 and out["skipped"] > 0
-    # even a model trained for seconds on two weeks beats constant velocity on a held-out week
-    assert out["model"]["rmse"] < out["constant_velocity"]["rmse"]
-    assert out["constant_acceleration"]["rmse"] < out["constant_velocity"]["rmse"]
-
-
 def test_training_on_the_same_inputs_reuses_the_stored_model(tmp_path, monkeypatch):
     from ngs.ghosting.model import GhostConfig
     from ngs.ghosting.train import train_pipeline
@@ -400,14 +449,69 @@ def test_training_on_the_same_inputs_reuses_the_stored_model(tmp_path, monkeypat
     assert changed.metrics["input_key"] != first.metrics["input_key"]
 
 
-def test_config_vars_reach_the_ghosting_models(full_sim_warehouse):
+def _query(warehouse: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+@pytest.mark.real_data
+def test_config_vars_reach_the_ghosting_models(real_ghosting_warehouse):
     """dbt hands a Python model only the config keys its own file reads: the tests' quick settings
-    (NGS_GHOSTING_MAX_EPOCHS=3, two real weeks: tests/conftest.py) must reach training and scoring."""
-    with duckdb.connect(str(full_sim_warehouse), read_only=True) as con:
-        epochs = con.execute("select value from marts.ghosting_model_training where model = 'ghosting_mlp' "
-                             "and split = 'train' and metric = 'epochs'").fetchall()
-        real_games = con.execute("select count(distinct game_id) from marts.fct_closing_scores "
-                                 "where dataset = 'real'").fetchone()[0]
-    assert epochs and all(0 < e <= int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]) for (e,) in epochs)
-    weeks = len(glob.glob(os.environ["NGS_GHOSTING_REAL_TRACKS"]))
-    assert 0 < real_games <= 16 * weeks  # the configured weeks' games only (a real week is ~16 games)
+    (NGS_GHOSTING_MAX_EPOCHS=3: tests/conftest.py) must reach training and scoring; every game the build
+    loaded (BDB 2026 weeks 1 and 11) is scored and labelled with its dim_games dataset."""
+    epochs = _query(real_ghosting_warehouse, "select value from marts.ghosting_model_training where model = "
+                                             "'ghosting_mlp' and split = 'train' and metric = 'epochs'")["value"]
+    assert len(epochs) and all(0 < e <= int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]) for e in epochs)
+    games = _query(real_ghosting_warehouse, "select distinct game_id, week, dataset "
+                                            "from intermediate.int_ball_in_air_tracks")
+    assert set(games["week"]) == {1, 11} and set(games["dataset"]) == {"real"}  # dim_games: every week's games
+    scores = _query(real_ghosting_warehouse, "select distinct game_id, dataset, split from marts.fct_closing_scores")
+    assert set(scores["game_id"]) == set(games["game_id"]) and set(scores["dataset"]) == {"real"}
+    week = scores.merge(games.drop(columns="dataset"), on="game_id").set_index("game_id")
+    assert ((week["week"] >= 11) == (week["split"] == "test")).all()
+    ghosts = _query(real_ghosting_warehouse, "select count(distinct game_id) as games, count(*) as n "
+                                             "from marts.fct_ghost_trajectories")
+    assert ghosts.loc[0, "games"] == len(games) and ghosts.loc[0, "n"] > 0
+
+
+@pytest.mark.real_data
+def test_ghosting_trains_and_evaluates_on_the_warehouse_weeks(real_ghosting_warehouse, real_ghosting_artifacts,
+                                                              monkeypatch):
+    """The stored model was trained on exactly the training weeks of the BDB 2026 tracks the build loaded
+    (intermediate.int_ball_in_air_tracks: week 1; its training-input key matches), and the real held-out
+    figures are the first windows of the week-11 tracks of that table; nothing else went in."""
+    from ngs.ghosting.train import prepare_training_windows, training_input_key
+
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(real_ghosting_artifacts))
+    with duckdb.connect(str(real_ghosting_warehouse), read_only=True) as con:
+        real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
+        others = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
+    assert len(others) == 0 and set(real["week"]) == {1, 11}
+    real["split"] = data.assign_split(real).to_numpy()
+    assert set(real.loc[real["split"] == "test", "week"]) == {11}
+    stored = model.load()
+    cfg = model.GhostConfig(max_epochs=int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]))
+    tr, va, _, _ = prepare_training_windows(real, None, cfg.history, cfg.horizon)
+    assert set(tr.key["week"]) == {1} and set(va.key["week"]) == {1}
+    assert stored.metrics["input_key"] == training_input_key(cfg, tr, va, 15000)
+    metrics = _query(real_ghosting_warehouse, "select * from marts.rpt_ghosting_metrics where metric = 'rmse_yd'")
+    assert set(metrics["dataset"]) == {"real"} and set(metrics["version"]) == {stored.version}
+    w, _ = data.build_windows(real[real["split"] == "test"], cfg.history, cfg.horizon, starts="first")
+    test = metrics[metrics["split"] == "test"].set_index("model")
+    assert (test["n"] == len(w)).all() and len(w) > 500
+    assert test.loc["ghosting_mlp", "value"] < test.loc["constant_velocity", "value"]
+
+
+@pytest.mark.real_data
+def test_ghost_eval_on_real_week(real_ghosting_warehouse, real_ghosting_artifacts, monkeypatch, capsys):
+    """`ngs ghost-eval` on a file named on the command line, with the model the quick real build trained on
+    week 1: even a model trained for seconds beats constant velocity on the held-out week."""
+    from ngs.cli import main
+
+    week11 = require_shared_data("bdb2026", "output_2023_w11.csv")
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(real_ghosting_artifacts))
+    assert main(["ghost-eval", "--tracks", str(week11), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tracks"] > 500 and out["skipped"] > 0
+    assert out["model"]["rmse"] < out["constant_velocity"]["rmse"]
+    assert out["constant_acceleration"]["rmse"] < out["constant_velocity"]["rmse"]

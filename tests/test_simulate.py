@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
-from ngs.paths import SHARED_DATA
 from ngs.simulate import simulate_release
 from ngs.simulate.writers import PLAYS_COLUMNS, TRACKING_COLUMNS
 

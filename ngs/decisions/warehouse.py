@@ -1,7 +1,9 @@
 """Glue for the dbt Python models in python_models/decisions/: read the marts, call the package, return a
-DataFrame. Settings reach them through the models' YAML config (dbt vars):
+DataFrame. The passes come from the dbt model ``int_decision_passes`` (dataset from dim_games); the tracking
+rows of each chunk of passes from ``fct_tracking`` (TRACKS_SQL: a filter of that one ref by the chunk's
+passes, frames and the players an option can use). Settings reach them through the models' YAML config
+(dbt vars):
 
-* simulated_min_season (as fct_pass_features: a season >= it is 'simulated', else 'real');
 * completion_defender_radius_yd (as fct_pass_features); decisions_max_flight_frames (longest flight
   considered, frames); decisions_lineman_radius_yd (unknown-position rule);
 * ghosting_model_version (default: LATEST); the completion model is the one trained in this run, else
@@ -29,24 +31,7 @@ from ngs.decisions.options import (
 )
 from ngs.decisions.scoring import CompletionScorer, rank_options
 
-SOURCE_REFS = ("fct_pass_events", "fct_tracking", "fct_plays")
-
-PASSES_SQL = """
-select
-    p.game_id, p.play_id,
-    case when coalesce(pl.season, p.game_id // 1000000) >= {min_season} then 'simulated' else 'real' end
-        as dataset,
-    p.snap_frame_id, p.throw_frame_id, p.arrival_frame_id, p.passer_nfl_id, p.target_nfl_id,
-    p.line_of_scrimmage_x_std, p.ball_throw_x_std, p.ball_throw_y_std, p.ball_arrival_x_std, p.ball_arrival_y_std,
-    b.x_std as ball_snap_x_std, b.y_std as ball_snap_y_std,
-    pl.down, pl.yards_to_go
-from {pass_events} as p
-left join {plays} as pl on p.game_id = pl.game_id and p.play_id = pl.play_id
-left join {tracking} as b
-    on b.game_id = p.game_id and b.play_id = p.play_id and b.frame_id = p.snap_frame_id and b.is_ball
-where p.throw_frame_id is not null
-order by p.game_id, p.play_id
-"""
+SOURCE_REFS = ("int_decision_passes", "fct_tracking")
 
 # The tracking rows of a chunk of passes (registered as {chunk}: pass_idx, game_id, play_id, throw_frame_id,
 # snap_frame_id, passer_nfl_id, target_nfl_id) that an option can use (sorted in numpy: cheaper): up to
@@ -86,6 +71,10 @@ OUTPUT_COLUMNS = [
 ]
 
 
+STRING_OUTPUT_COLUMNS = ["dataset", "receiver_position_group", "route_method", "completion_model_dataset",
+                         "completion_model_version", "ghosting_model_version", "flight_model"]
+
+
 def _config(dbt, name: str, default):
     value = dbt.config.get(name) if dbt is not None else None
     return type(default)(value) if value not in (None, "", "None") else default
@@ -99,18 +88,15 @@ def option_config(dbt, history: int, horizon: int) -> OptionConfig:
 
 
 def _views(refs: dict, session) -> dict[str, str]:
-    """A temporary view per ref (nothing is left in the warehouse)."""
-    names = {}
-    for ref, rel in refs.items():
-        view = f"decisions_src_{ref}"
-        session.execute(f"create or replace temp view {view} as {rel.sql_query()}")
-        names[ref] = view
-    return names
+    """A temporary view of fct_tracking for TRACKS_SQL (nothing is left in the warehouse)."""
+    view = "decisions_src_fct_tracking"
+    session.execute(f"create or replace temp view {view} as {refs['fct_tracking'].sql_query()}")
+    return {"fct_tracking": view}
 
 
-def load_passes(names: dict[str, str], session, min_season: int) -> pd.DataFrame:
-    return session.execute(PASSES_SQL.format(min_season=min_season, pass_events=names["fct_pass_events"],
-                                             plays=names["fct_plays"], tracking=names["fct_tracking"])).df()
+def load_passes(refs: dict) -> pd.DataFrame:
+    """int_decision_passes (one row per pass with a throw frame), sorted by game and play."""
+    return refs["int_decision_passes"].order("game_id, play_id").df()
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -244,7 +230,7 @@ def target_options(dbt, session, refs: dict) -> pd.DataFrame:
     ghost = _ghost_model(dbt)
     cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
     names = _views(refs, session)
-    passes = load_passes(names, session, _config(dbt, "simulated_min_season", 2030))
+    passes = load_passes(refs)
     flights = flight.fit_per_dataset(passes, frame_rate_hz())
     scorer = completion_scorer(dbt, session)
     with limited_threads():
@@ -271,6 +257,14 @@ def typed_options(out: pd.DataFrame) -> pd.DataFrame:
     out["defenders_within_radius_arrival"] = pd.to_numeric(out["defenders_within_radius_arrival"]).astype("Int32")
     for c in ["is_actual_target", "is_best_option"]:
         out[c] = out[c].astype(bool)
+    # every other column typed too: a column of no rows (no eligible receiver anywhere, as on BDB 2026 output
+    # files without roles) or of NULLs only would otherwise reach DuckDB as type "NULL", which the dbt unit
+    # test of rpt_qb_decisions (and any cast downstream) cannot cast to
+    for c in STRING_OUTPUT_COLUMNS:
+        out[c] = out[c].astype("string")
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = pd.to_numeric(out[c]).astype("float64")
     return out
 
 
@@ -280,7 +274,7 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
     ghost = _ghost_model(dbt)
     cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
     names = _views(refs, session)
-    passes = load_passes(names, session, _config(dbt, "simulated_min_season", 2030))
+    passes = load_passes(refs)
     fps = frame_rate_hz()
     flights = flight.fit_per_dataset(passes, fps)
     scorer = completion_scorer(dbt, session)

@@ -1,19 +1,26 @@
 """Training and evaluation windows for ghosting.
 
 Input: a long table of ball-in-air tracks, one row per (game_id, play_id, nfl_id, frame_id) with x, y in
-yards and ``frame_id`` 1 at the throw. Two sources give it:
+yards and ``frame_id`` 1 at the throw. The dbt Python models read it from two warehouse models with the
+same columns (:func:`read_tracks`):
 
-* the real Big Data Bowl 2026 output files (``output_2023_wNN.csv``: the targeted receiver and the
-  defenders in coverage; roles are not given, see :func:`infer_roles`), and
-* the warehouse (``marts.fct_tracking`` + ``marts.fct_pass_events``): defensive backs and the targeted
-  receiver from the throw frame to the arrival frame, in standardised coordinates, with the known
-  target, ball landing spot and down / distance / line of scrimmage.
+* ``int_ball_in_air_tracks``: the Big Data Bowl 2026 output rows ``ngs build --data`` loaded (the targeted
+  receiver and every defender in coverage; the target is NULL where the release does not say, see
+  :func:`infer_roles`), and
+* ``int_pass_play_tracks``: every other source's pass plays, the defensive backs and the targeted receiver
+  from the throw frame to the arrival frame, with the known target, ball landing spot and down / distance /
+  line of scrimmage;
+
+both in standardised coordinates, with the game's week and dataset from ``dim_games``. Files in the BDB
+2026 output format can still be read with :func:`read_output_tracks` (``ngs ghost-eval --tracks``, a CLI
+argument).
 
 A *window* is ``history`` observed frames of one track followed by ``horizon`` frames to predict, with
 the other tracks of the same play over the observed frames as context.
 
-Split (the real benchmark): weeks 1-10 train / validate (validation = a fixed 15% of games, by
-game_id hash), weeks 11-14 are the held-out test. Warehouse data without weeks is split by game hash.
+Split (:func:`assign_split`, per game): games from week ``ghosting_test_from_week`` (a dbt var, 11: the
+BDB 2026 weeks 11-14) on are the held-out test; earlier weeks train / validate (validation = a fixed 15% of
+games, by game_id hash). Games without a week are split by game hash.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,25 +35,32 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ngs.constants import frame_rate_hz, max_player_speed_yps
+from ngs.constants import dbt_vars, frame_rate_hz, max_player_speed_yps
 from ngs.errors import IngestError
-from ngs.paths import SHARED_DATA
 
 TRACK_COLUMNS = ["game_id", "play_id", "nfl_id", "frame_id", "x", "y"]
 META_COLUMNS = ["ball_land_x", "ball_land_y", "down", "yards_to_go", "yardline_x"]
-TRAIN_WEEKS = tuple(range(1, 11))
-TEST_WEEKS = tuple(range(11, 15))
-BDB2026_GLOB = str(SHARED_DATA / "bdb2026" / "output_2023_w*.csv")
+# the columns of int_ball_in_air_tracks / int_pass_play_tracks the windows read, and their names here
+MODEL_COLUMNS = {
+    "game_id": "game_id", "play_id": "play_id", "nfl_id": "nfl_id", "air_frame": "frame_id",
+    "x_std": "x", "y_std": "y", "week": "week", "source": "source", "dataset": "dataset",
+    "is_target": "is_target", "throw_frame_id": "throw_frame_id", "ball_land_x_std": "ball_land_x",
+    "ball_land_y_std": "ball_land_y", "down": "down", "yards_to_go": "yards_to_go",
+    "line_of_scrimmage_x_std": "yardline_x",
+}
+
+
+def first_test_week(value=None) -> int:
+    """The first held-out week: ``value`` (a model's config) if given, else dbt var ghosting_test_from_week."""
+    if value in (None, "", "None"):
+        value = dbt_vars()["ghosting_test_from_week"]
+    return int(value)
 
 
 # --------------------------------------------------------------------------------------------- reading
-def output_track_files(pattern: str, weeks: tuple[int, ...] | None = None) -> list[str]:
-    """The files matching ``pattern`` (sorted); with ``weeks``, only those named for one of them (``_wNN``)
-    or for no week (their weeks are unknown)."""
-    files = sorted(glob.glob(pattern))
-    if weeks is not None:
-        files = [f for f in files if (m := re.search(r"_w(\d+)", Path(f).stem)) is None or int(m.group(1)) in weeks]
-    return files
+def output_track_files(pattern: str) -> list[str]:
+    """The files matching ``pattern``, sorted."""
+    return sorted(glob.glob(pattern))
 
 
 def read_output_tracks(paths: str | list[str]) -> pd.DataFrame:
@@ -76,84 +89,29 @@ def read_output_tracks(paths: str | list[str]) -> pd.DataFrame:
     return normalise_tracks(df)
 
 
-def load_bdb2026(weeks: tuple[int, ...] | None = None, pattern: str = BDB2026_GLOB) -> pd.DataFrame:
-    df = read_output_tracks(pattern)
-    if weeks is not None:
-        df = df[df["week"].isin(weeks)]
-    return df.reset_index(drop=True)
-
-
-WAREHOUSE_SQL = """
-select
-    t.game_id, t.play_id, t.nfl_id,
-    t.frame_id - p.throw_frame_id + 1 as frame_id,
-    t.x_std as x, t.y_std as y,
-    g.week,
-    t.source,
-    cast(case when t.nfl_id = p.target_nfl_id then 1.0 else 0.0 end as double) as is_target,
-    p.throw_frame_id,
-    p.ball_arrival_x_std as ball_land_x, p.ball_arrival_y_std as ball_land_y,
-    {down} as down, {ytg} as yards_to_go, p.line_of_scrimmage_x_std as yardline_x
-from {tracking} as t
-join {pass_events} as p on t.game_id = p.game_id and t.play_id = p.play_id
-{plays_join}
-{games_join}
-where not coalesce(t.is_ball, false)
-  and p.throw_frame_id is not null and p.target_nfl_id is not null
-  and t.frame_id >= p.throw_frame_id
-  and (p.arrival_frame_id is null or t.frame_id <= p.arrival_frame_id)
-  and (t.position_group = 'DB' or t.nfl_id = p.target_nfl_id)
-"""
-
-
-def load_warehouse_tracks(con, tracking: str = "marts.fct_tracking", pass_events: str = "marts.fct_pass_events",
-                          plays: str | None = "marts.fct_plays", games: str | None = "marts.dim_games",
-                          game_ids: Sequence[int] | None = None, exclude_source: str | None = None) -> pd.DataFrame:
-    """Ball-in-air tracks of defensive backs and the targeted receiver from the warehouse.
-
-    ``con`` is a DuckDB connection; the table arguments are names (or views) it can query. ``game_ids``
-    keeps only those games and ``exclude_source`` drops one source (both in the query, so the other rows
-    never leave the database); the rows come sorted by key.
+def read_tracks(rel, game_ids=None) -> pd.DataFrame:
+    """The long track table from a DuckDB relation of ``int_ball_in_air_tracks`` or ``int_pass_play_tracks``
+    (``dbt.ref`` in a Python model, ``con.table`` elsewhere). ``game_ids`` keeps only those games (filtered
+    in DuckDB, so the other rows never leave it). Rows come sorted by key; ``is_target`` is 1.0 / 0.0 / NaN.
     """
-    sql = WAREHOUSE_SQL.format(
-        tracking=tracking, pass_events=pass_events,
-        down="pl.down" if plays else "null", ytg="pl.yards_to_go" if plays else "null",
-        plays_join=f"left join {plays} as pl on t.game_id = pl.game_id and t.play_id = pl.play_id" if plays else "",
-        games_join=f"left join {games} as g on t.game_id = g.game_id" if games else "",
-    )
-    if not games:
-        sql = sql.replace("g.week", "null as week")
-    params: list = []
     if game_ids is not None:
         ids = ", ".join(str(int(g)) for g in game_ids) or "null"
-        sql += f"  and p.game_id in ({ids}) and t.game_id in ({ids})\n"
-    if exclude_source is not None:
-        sql += "  and t.source is distinct from ?\n"
-        params.append(exclude_source)
-    tbl = con.sql(sql + "order by t.game_id, t.play_id, t.nfl_id, frame_id\n", params=params or None).to_arrow_table()
-    # source as a categorical: one string per source instead of one Python string per row (a season: 2.5M)
-    i = tbl.schema.get_field_index("source")
-    tbl = tbl.set_column(i, "source", tbl.column(i).dictionary_encode())
+        rel = rel.filter(f"game_id in ({ids})")
+    rel = rel.select(*MODEL_COLUMNS).order("game_id, play_id, nfl_id, air_frame")
+    tbl = rel.to_arrow_table().rename_columns(list(MODEL_COLUMNS.values()))
+    # strings as categoricals: one string per source / dataset instead of one Python string per row (a
+    # season: 2.5M rows)
+    for name in ("source", "dataset"):
+        i = tbl.schema.get_field_index(name)
+        tbl = tbl.set_column(i, name, tbl.column(i).cast(pa.string()).dictionary_encode())
+    i = tbl.schema.get_field_index("is_target")
+    tbl = tbl.set_column(i, "is_target", tbl.column(i).cast(pa.float64()))
     df = tbl.to_pandas()
     for f in tbl.schema:  # integers with NULLs: pandas' nullable Int (as DuckDB's .df() gives), not float
         if pa.types.is_integer(f.type) and tbl.column(f.name).null_count:
             df[f.name] = df[f.name].astype(f"Int{f.type.bit_width}")
     del tbl
     return normalise_tracks(df, copy=False)
-
-
-def warehouse_games(con, pass_events: str = "marts.fct_pass_events", games: str | None = "marts.dim_games"
-                    ) -> pd.DataFrame:
-    """game_id and week (as :func:`load_warehouse_tracks` gives them) of every game with a pass play that
-    can have tracks there: the input of :func:`assign_split` per game, without reading any tracking."""
-    week = "g.week" if games else "null as week"
-    join = f"left join {games} as g on p.game_id = g.game_id" if games else ""
-    return con.execute(f"""
-        select distinct p.game_id, {week}
-        from {pass_events} as p
-        {join}
-        where p.throw_frame_id is not null and p.target_nfl_id is not null
-        order by p.game_id""").df()
 
 
 def normalise_tracks(df: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
@@ -290,14 +248,17 @@ def game_hash_fraction(game_id: int) -> float:
     return int(hashlib.sha1(str(int(game_id)).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
-def assign_split(tracks: pd.DataFrame, val_frac: float = 0.15, test_frac: float = 0.2) -> pd.Series:
-    """'train' | 'val' | 'test' per row, by game. With weeks: weeks 11-14 test, weeks 1-10 train/val by
-    game hash. Without weeks: test / val / train by game hash."""
+def assign_split(tracks: pd.DataFrame, test_from_week=None, val_frac: float = 0.15, test_frac: float = 0.2
+                 ) -> pd.Series:
+    """'train' | 'val' | 'test' per row, by game. With weeks: weeks from ``test_from_week`` on (default: dbt
+    var ghosting_test_from_week, see :func:`first_test_week`) test, earlier weeks train/val by game hash.
+    Without weeks: test / val / train by game hash."""
+    first = first_test_week(test_from_week)
     codes, games = pd.factorize(tracks["game_id"])          # the hash once per game, not per row
     h = np.array([game_hash_fraction(g) for g in games], dtype=float)[codes]
     week = pd.to_numeric(tracks["week"], errors="coerce")
     has_week = week.notna().to_numpy()
-    test = (has_week & week.isin(TEST_WEEKS).to_numpy()) | (~has_week & (h >= 1 - test_frac))
+    test = (has_week & (week >= first).fillna(False).to_numpy(dtype=bool)) | (~has_week & (h >= 1 - test_frac))
     labels = np.array(["train", "val", "test"], dtype=object)  # three shared strings, not one per row
     split = labels[np.where(test, 2, np.where(h < val_frac, 1, 0))]
     return pd.Series(split, index=tracks.index, name="split")

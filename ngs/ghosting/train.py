@@ -1,9 +1,11 @@
-"""Train the ghosting model: ``python -m ngs.ghosting.train`` (real BDB 2026 weeks 1-10, plus the
-warehouse's pass plays with ``--warehouse``). Writes ``artifacts/ghosting/<version>/`` and prints metrics.
+"""Train the ghosting model: ``python -m ngs.ghosting.train --warehouse PATH`` (the BDB 2026 ball-in-air
+tracks and the other pass plays a built warehouse holds, as the dbt model ghosting_model_training reads
+them) or ``--tracks GLOB`` (BDB 2026 output-format files). Writes ``artifacts/ghosting/<version>/`` and
+prints metrics.
 
-Split: real data weeks 1-10 -> train / validation by game (15% of games, game_id hash); weeks 11-14 are
-never read here (held-out test, scored by ``ngs ghost-eval``). Warehouse games: train / val / test by
-game hash (test never used for training).
+Split (``data.assign_split``): games from week ``ghosting_test_from_week`` (dbt var, 11) on are the held-out
+test and never read here (scored by rpt_ghosting_metrics / ``ngs ghost-eval``); earlier weeks train /
+validate by game (15% of games, game_id hash); games without a week train / validate / test by game hash.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import copy
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,10 +26,19 @@ from ngs.ghosting.features import screen_features
 from ngs.ghosting.model import GhostConfig, GhostModel, artifacts_root, data_fingerprint, load, train
 
 
+def _split(tr: pd.DataFrame, test_from_week: int | None) -> np.ndarray:
+    """The tracks' split column (the warehouse readers add it), else data.assign_split."""
+    if "split" in tr.columns:
+        return tr["split"].to_numpy()
+    return data.assign_split(tr, test_from_week).to_numpy()
+
+
 def prepare_training_windows(real: pd.DataFrame | None, sim: pd.DataFrame | None, history: int, horizon: int,
+                             test_from_week: int | None = None,
                              ) -> tuple[data.Windows, data.Windows, data.Windows, pd.DataFrame]:
     """(train, val, val_first, roles): sliding windows without teleports for train/val, and the
-    benchmark-style first windows of the validation tracks."""
+    benchmark-style first windows of the validation tracks. ``real``: BDB 2026 ball-in-air tracks (targets
+    partly unknown: roles are learned from their training games); ``sim``: pass plays with known targets."""
     parts_tr, parts_va, parts_vf = [], [], []
     roles = pd.DataFrame(columns=["nfl_id", "plays", "receiver_votes", "is_offense"])
     for name, tr in (("real", real), ("sim", sim)):
@@ -34,11 +46,10 @@ def prepare_training_windows(real: pd.DataFrame | None, sim: pd.DataFrame | None
             continue
         tr = tr.copy()
         if name == "real":
-            tr = tr[pd.to_numeric(tr["week"], errors="coerce").isin(data.TRAIN_WEEKS) | tr["week"].isna()]
-            tr = tr[data.assign_split(tr) != "test"]
+            tr = tr[_split(tr, test_from_week) != "test"]
             roles = data.infer_roles(tr)
             tr = data.apply_roles(tr, roles)
-        split = data.assign_split(tr)
+        split = _split(tr, test_from_week)
         for s, acc in (("train", parts_tr), ("val", parts_va)):
             w, _ = data.build_windows(tr[split == s], history, horizon, starts="all")
             if len(w):
@@ -102,12 +113,13 @@ def score(model: GhostModel | None, w: data.Windows) -> dict:
 
 def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, config: GhostConfig | None = None,
                    screen_sample: int = 15000, save: bool = True, log=print, screen: bool = True,
-                   ) -> tuple[GhostModel, pd.DataFrame | None]:
+                   test_from_week: int | None = None) -> tuple[GhostModel, pd.DataFrame | None]:
     """Screen features (unless ``screen=False``, then ``config.features`` is used as given), train, score
-    the validation first-windows, save the artefact. Returns (model, screening table or None)."""
+    the validation first-windows, save the artefact. Returns (model, screening table or None).
+    ``test_from_week``: for tracks without a split column (default: dbt var ghosting_test_from_week)."""
     config = copy.deepcopy(config) if config is not None else GhostConfig()  # training fills in features
     t0 = time.time()
-    tr, va, vf, roles = prepare_training_windows(real, sim, config.history, config.horizon)
+    tr, va, vf, roles = prepare_training_windows(real, sim, config.history, config.horizon, test_from_week)
     if va is None or len(va) == 0:
         va = tr
     # Same configuration and same training/validation windows -> same (deterministic) model: reuse it.
@@ -135,26 +147,39 @@ def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, c
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ngs.ghosting.train", description=__doc__.splitlines()[0])
-    p.add_argument("--tracks", default=data.BDB2026_GLOB, help="BDB 2026 output files (weeks 11-14 are dropped)")
-    p.add_argument("--no-real", action="store_true", help="train on the warehouse only")
-    p.add_argument("--warehouse", default=None, help="DuckDB warehouse with marts.fct_tracking / fct_pass_events")
+    p.add_argument("--warehouse", default=None,
+                   help="built DuckDB warehouse: its intermediate.int_ball_in_air_tracks and int_pass_play_tracks")
+    p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it), instead of or "
+                                                  "besides the warehouse's ball-in-air tracks")
     p.add_argument("--history", type=int, default=3)
     p.add_argument("--horizon", type=int, default=10)
     p.add_argument("--max-epochs", type=int, default=GhostConfig.max_epochs)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
+    if not a.warehouse and not a.tracks:
+        p.error("give --warehouse PATH and/or --tracks GLOB")
     import torch
 
     torch.set_num_threads(2)
-    real = None if a.no_real else data.read_output_tracks(a.tracks)
+    real = data.read_output_tracks(a.tracks) if a.tracks else None
     sim = None
     if a.warehouse:
         import duckdb
 
-        with duckdb.connect(a.warehouse, read_only=True) as con:
-            sim = data.load_warehouse_tracks(con)
+        if not Path(a.warehouse).is_file():
+            p.error(f"no warehouse at {a.warehouse} (build one with `ngs build --data DIR`)")
+        try:
+            with duckdb.connect(a.warehouse, read_only=True) as con:
+                if real is None:
+                    real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
+                sim = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
+        except duckdb.Error as e:
+            p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
+                    "rebuild it with this version (`ngs build --data DIR`)")
     cfg = GhostConfig(history=a.history, horizon=a.horizon, max_epochs=a.max_epochs, seed=a.seed)
-    model, _ = train_pipeline(real, sim, cfg, log=lambda m: print(m, file=sys.stderr))
+    model, _ = train_pipeline(real if real is not None and len(real) else None,
+                              sim if sim is not None and len(sim) else None, cfg,
+                              log=lambda m: print(m, file=sys.stderr))
     summary = {k: v for k, v in model.metrics.items() if k != "history"}
     print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
     return 0

@@ -1,24 +1,25 @@
 """Glue for the dbt Python models (python_models/ghosting/*.py): each model calls one function here with
-``dbt`` and ``session`` and returns its DataFrame. Pure package code stays in the other modules.
+``dbt``, ``session`` and the relations of the refs it read, and returns its DataFrame. Pure package code
+stays in the other modules.
 
-Datasets: ``real`` = the BDB 2026 output files (``ghosting_real_tracks`` config, a glob relative to the
-repo root; skipped when nothing matches), ``simulated`` = the warehouse's pass plays (defensive backs and
-the targeted receiver, any source except bdb2026, whose real tracks are read from the files instead).
+Inputs (both built by dbt from what ``ngs build --data`` loaded; nothing is read from files):
+``int_ball_in_air_tracks`` = the Big Data Bowl 2026 ball-in-air tracks (targeted receiver and every
+defender in coverage), ``int_pass_play_tracks`` = every other source's pass plays (defensive backs and the
+targeted receiver). ``dataset`` ('real' | 'simulated') is the game's, from ``dim_games``; the split is by
+week (``ghosting_test_from_week``, a dbt var) or by game hash (``data.assign_split``).
 
-Scale (a season: ~32k passes, ~2.5M ball-in-air rows of those players): DuckDB filters, joins and sorts the
+Scale (a season: ~32k passes, ~2.5M ball-in-air rows of those players): DuckDB filters and sorts the
 tracks; they come back through Arrow (no per-row Python strings); windows, features and the network run
 once over all passes (numpy / one batched torch call, torch and BLAS capped at one thread); the metrics
-model reads only its test/val games and the real files that can hold test weeks. Time and memory grow
-linearly with the passes (~0.15 ms per pass for the closing scores, excluding the query).
+model reads only its test/val games. Time and memory grow linearly with the passes (~0.15 ms per pass for
+the closing scores, excluding the query).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,51 +28,36 @@ from threadpoolctl import threadpool_limits
 from ngs.ghosting import MODEL_NAME, closing, data
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
 from ngs.ghosting.model import GhostConfig, GhostModel, load
-from ngs.paths import REPO_ROOT
 
 METRIC_COLUMNS = ["model", "version", "dataset", "split", "metric", "value", "n", "horizon_step"]
 
-
-def real_tracks_glob(dbt) -> str | None:
-    pattern = dbt.config.get("ghosting_real_tracks") or data.BDB2026_GLOB
-    if not os.path.isabs(pattern):
-        pattern = str(Path(REPO_ROOT) / pattern)
-    return pattern if glob.glob(pattern) else None
+# the refs a model file passes in (it calls dbt.ref itself, so dbt sees the edges)
+BALL_IN_AIR, PASS_PLAYS, GAMES = "int_ball_in_air_tracks", "int_pass_play_tracks", "dim_games"
+SOURCE_REFS = (BALL_IN_AIR, PASS_PLAYS, GAMES)
 
 
-SOURCE_REFS = ("fct_tracking", "fct_pass_events", "fct_plays", "dim_games")
+def first_week(dbt) -> int:
+    """The first held-out week (config ghosting_test_from_week, from the dbt var)."""
+    return data.first_test_week(dbt.config.get("ghosting_test_from_week") if dbt is not None else None)
 
 
-def warehouse_tracks(refs: dict, session, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """``refs``: the DuckDB relations of SOURCE_REFS (the model file calls dbt.ref, so dbt sees the edges).
-    Their queries are used as subqueries: no view is written to the warehouse (a shared view name made two
-    ghosting models running side by side fail with a catalog write-write conflict).
+def games_in_splits(refs: dict, splits: tuple[str, ...], first_week: int) -> list[int]:
+    """The game ids of these splits, decided per game from dim_games (no tracking row is read)."""
+    games = refs[GAMES].select("game_id", "week").df()
+    return games.loc[data.assign_split(games, first_week).isin(splits).to_numpy(), "game_id"].tolist()
 
-    ``splits``: only the games of these splits (decided per game from dim_games, before any tracking row
-    is read); the bdb2026 rows are left in the database too."""
-    names = {ref: f"({refs[ref].sql_query()})" for ref in SOURCE_REFS}
-    game_ids = None
-    if splits is not None:
-        games = data.warehouse_games(session, names["fct_pass_events"], names["dim_games"])
-        game_ids = games.loc[data.assign_split(games).isin(splits).to_numpy(), "game_id"].tolist()
-    tr = data.load_warehouse_tracks(session, names["fct_tracking"], names["fct_pass_events"], names["fct_plays"],
-                                    names["dim_games"], game_ids=game_ids, exclude_source="bdb2026")
-    tr["split"] = data.assign_split(tr).to_numpy()
+
+def tracks(refs: dict, name: str, first_week: int, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The tracks of ``refs[name]`` (BALL_IN_AIR or PASS_PLAYS) with their split; with ``splits``, only the
+    games of those splits are read."""
+    game_ids = games_in_splits(refs, splits, first_week) if splits is not None else None
+    tr = data.read_tracks(refs[name], game_ids=game_ids)
+    tr["split"] = data.assign_split(tr, first_week).to_numpy()
     return tr
 
 
-def real_tracks(dbt, weeks: tuple[int, ...] | None = None) -> pd.DataFrame | None:
-    """The real BDB 2026 tracks; with ``weeks``, only the files that can hold those weeks (a file named
-    for another week is not read: all its rows would be dropped)."""
-    pattern = real_tracks_glob(dbt)
-    if pattern is None:
-        return None
-    files = data.output_track_files(pattern, weeks)
-    if not files:
-        return None
-    tr = data.read_output_tracks(files)
-    tr["split"] = data.assign_split(tr).to_numpy()
-    return tr
+def _or_none(tr: pd.DataFrame) -> pd.DataFrame | None:
+    return tr if len(tr) else None
 
 
 # ------------------------------------------------------------------------------------------- training
@@ -89,10 +75,11 @@ def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
     from ngs.ghosting.train import train_pipeline
 
     torch.set_num_threads(int(os.environ.get('NGS_TRAIN_THREADS', '1')))
-    real = real_tracks(dbt)
-    sim = warehouse_tracks(refs, session)
+    fw = first_week(dbt)
+    real = _or_none(tracks(refs, BALL_IN_AIR, fw))
+    sim = _or_none(tracks(refs, PASS_PLAYS, fw))
     cfg = GhostConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or GhostConfig.max_epochs))
-    model, _ = train_pipeline(real, sim if len(sim) else None, cfg, log=None)
+    model, _ = train_pipeline(real, sim, cfg, log=None)
     rows = []
     m = model.metrics
     for metric in ("train_seconds", "total_seconds", "best_epoch", "epochs", "val_mse_residual"):
@@ -146,19 +133,51 @@ def _score_windows(model: GhostModel, tr: pd.DataFrame) -> tuple[data.Windows, n
     return w, model.predict(w) if len(w) else np.zeros((0, model.config.horizon, 2))
 
 
+def _with_targets(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
+    """BDB 2026 tracks whose pass has no known target: the roster label learned in training, else the
+    convergence vote within the play (data.infer_targets_full); a target the warehouse knows is kept."""
+    return data.infer_targets_full(tr, model.roles) if tr["is_target"].isna().any() else tr
+
+
+def _game_labels(tr: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` (split or dataset) per game_id, as plain strings."""
+    per_game = tr[["game_id", column]].drop_duplicates("game_id")
+    return pd.Series(per_game[column].astype(str).to_numpy(), index=per_game["game_id"].to_numpy())
+
+
 def ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
-    """One row per pass, defender, predicted frame (warehouse pass plays, first window after the throw)."""
+    """One row per pass, defender, predicted frame (first window after the throw): the warehouse's pass
+    plays (defensive backs) and the BDB 2026 ball-in-air plays (every defender in coverage)."""
     with scoring_threads():
         return _ghost_trajectories(dbt, session, refs)
 
 
+TRAJECTORY_COLUMNS = ["game_id", "play_id", "nfl_id", "split", "throw_frame_id", "frame_id", "horizon_step",
+                      "x_pred_std", "y_pred_std", "x_true_std", "y_true_std", "error_yd", "model_version"]
+STRING_COLUMNS = {"split", "dataset", "condition", "model_version", "model", "version", "metric"}
+
+
+def _empty(columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
+    """No rows, typed (a column of no rows would reach DuckDB as type "NULL", which a dbt unit test or a
+    cast downstream cannot cast to)."""
+    return pd.DataFrame({c: pd.Series(dtype="string" if c in STRING_COLUMNS else "int64" if c in ints
+                                      else "bool" if c == "randomised" else "float64") for c in columns})
+
+
 def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
-    tr = warehouse_tracks(refs, session)
-    cols = ["game_id", "play_id", "nfl_id", "split", "throw_frame_id", "frame_id", "horizon_step",
-            "x_pred_std", "y_pred_std", "x_true_std", "y_true_std", "error_yd", "model_version"]
+    fw = first_week(dbt)
+    parts = [_trajectories(model, tracks(refs, PASS_PLAYS, fw)),
+             _trajectories(model, _with_targets(model, tracks(refs, BALL_IN_AIR, fw)))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _trajectories(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
     if tr.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
     w, pred = _score_windows(model, tr)
     keep = w.is_target == 0.0
     w, pred = w.subset(keep), pred[keep]
@@ -180,7 +199,7 @@ def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
     })
     out["error_yd"] = np.hypot(out["x_pred_std"] - out["x_true_std"], out["y_pred_std"] - out["y_true_std"])
     out["model_version"] = model.version
-    return out[cols]
+    return out[TRAJECTORY_COLUMNS]
 
 
 def _metric_rows(version: str, dataset: str, split: str, w: data.Windows, pred: np.ndarray) -> list[tuple]:
@@ -197,28 +216,46 @@ def _metric_rows(version: str, dataset: str, split: str, w: data.Windows, pred: 
     return rows
 
 
+DATASETS = ("real", "simulated")
+HELD_OUT = ("test", "val")
+
+
 def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
-    """Model vs constant velocity vs constant acceleration on the held-out tracks: real = BDB 2026 weeks
-    11-14 (first window of each track, as ``ngs ghost-eval``), simulated = the warehouse's test games."""
+    """Model vs constant velocity vs constant acceleration on the held-out games (first window of each
+    track, as ``ngs ghost-eval``), per dataset of the game (dim_games) and split: test = weeks from
+    ghosting_test_from_week on (the BDB 2026 benchmark: weeks 11-14) or the game-hash test share, val = the
+    validation games. Both inputs (BDB 2026 ball-in-air tracks, other pass plays) count for their dataset."""
     with scoring_threads():
         return _ghosting_metrics(dbt, session, refs)
 
 
 def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
+    fw = first_week(dbt)
+    scored: dict[tuple[str, str], list[tuple[data.Windows, np.ndarray]]] = {}
+    for name in (BALL_IN_AIR, PASS_PLAYS):
+        tr = tracks(refs, name, fw, splits=HELD_OUT)
+        if tr.empty:
+            continue
+        dataset = tr["dataset"].astype(str).to_numpy()
+        for ds in DATASETS:
+            for split in HELD_OUT:
+                part = tr[(dataset == ds) & (tr["split"] == split).to_numpy()]
+                if len(part):
+                    w, pred = _score_windows(model, part)
+                    if len(w):
+                        scored.setdefault((ds, split), []).append((w, pred))
     rows: list[tuple] = []
-    real = real_tracks(dbt, weeks=data.TEST_WEEKS)
-    if real is not None:
-        w, pred = _score_windows(model, real[real["split"] == "test"])
-        if len(w):
-            rows += _metric_rows(model.version, "real", "test", w, pred)
-    sim = warehouse_tracks(refs, session, splits=("test", "val"))
-    for split in ("test", "val"):
-        part = sim[sim["split"] == split]
-        if len(part):
-            w, pred = _score_windows(model, part)
-            if len(w):
-                rows += _metric_rows(model.version, "simulated", split, w, pred)
+    for ds in DATASETS:
+        for split in HELD_OUT:
+            got = scored.get((ds, split))
+            if not got:
+                continue
+            w = got[0][0] if len(got) == 1 else data.concat_windows([g[0] for g in got])
+            pred = got[0][1] if len(got) == 1 else np.concatenate([g[1] for g in got])
+            rows += _metric_rows(model.version, ds, split, w, pred)
+    if not rows:
+        return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     out = pd.DataFrame(rows, columns=METRIC_COLUMNS)
     out["horizon_step"] = out["horizon_step"].astype("Int64")
     out["n"] = out["n"].astype("int64")
@@ -227,43 +264,41 @@ def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
 
 def closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
     """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the
-    real BDB 2026 plays (targets inferred) and the warehouse's pass plays (targets known)."""
+    BDB 2026 ball-in-air plays (targets from the warehouse, else inferred) and the warehouse's other pass
+    plays (targets known); dataset = the game's (dim_games)."""
     with scoring_threads():
         return _closing_scores(dbt, session, refs)
+
+
+CLOSING_COLUMNS = ["game_id", "play_id", "nfl_id", "dataset", "condition", "score", "closing", "effort",
+                   "superhuman_penalty", "start_dist_yd", "end_dist_yd", "max_speed_yps", "n_frames", "randomised",
+                   "start_frame", "split", "model_version"]
 
 
 def _closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
     model = load()
     seed = int(dbt.config.get("ghosting_closing_seed") or 0)
-    parts = []
-    real = real_tracks(dbt)
-    if real is not None:
-        tr = data.infer_targets_full(real, model.roles)  # the split column rides along unused
-        _, per = closing.closing_experiment(tr, model, seed=seed)
+    fw = first_week(dbt)
+    parts, labels = [], []
+    for name in (BALL_IN_AIR, PASS_PLAYS):   # one experiment (one random draw) per input, as before
+        tr = tracks(refs, name, fw)
+        if tr.empty:
+            continue
+        labels.append(tr[["game_id", "split", "dataset"]].drop_duplicates("game_id"))
+        _, per = closing.closing_experiment(_with_targets(model, tr), model, seed=seed)
         if len(per):
-            per.insert(3, "dataset", "real")
+            per.insert(3, "dataset", per["game_id"].map(_game_labels(tr, "dataset")).to_numpy())
             parts.append(per)
-    sim = warehouse_tracks(refs, session)
-    if len(sim):
-        _, per = closing.closing_experiment(sim, model, seed=seed)
-        if len(per):
-            per.insert(3, "dataset", "simulated")
-            parts.append(per)
-    cols = ["game_id", "play_id", "nfl_id", "dataset", "condition", "score", "closing", "effort",
-            "superhuman_penalty", "start_dist_yd", "end_dist_yd", "max_speed_yps", "n_frames", "randomised",
-            "start_frame", "split", "model_version"]
     if not parts:
-        return pd.DataFrame(columns=cols)
+        return _empty(CLOSING_COLUMNS, ints=("game_id", "play_id", "nfl_id", "n_frames"))
     out = pd.concat(parts, ignore_index=True)
     games = out[["game_id"]].drop_duplicates()
-    wk = pd.concat([real[["game_id", "split"]].drop_duplicates("game_id") if real is not None
-                    else pd.DataFrame(columns=["game_id", "split"]),
-                    sim[["game_id", "split"]].drop_duplicates("game_id")]).drop_duplicates("game_id")
-    out = out.merge(games.merge(wk, on="game_id", how="left"), on="game_id", how="left")
+    split = pd.concat(labels)[["game_id", "split"]].drop_duplicates("game_id")
+    out = out.merge(games.merge(split, on="game_id", how="left"), on="game_id", how="left")
     out["model_version"] = model.version
     out["n_frames"] = out["n_frames"].astype("int64")
     out["randomised"] = out["randomised"].astype(bool)
-    return out[cols]
+    return out[CLOSING_COLUMNS]
 
 
 __all__ = ["training_model", "feature_screening", "ghost_trajectories", "ghosting_metrics", "closing_scores"]

@@ -1,8 +1,8 @@
 """Simulated vs real tracking: the distributions a completion or trajectory model would learn from.
 
-    python -m ngs.simulate.compare --sim DIR [--real ../shared/data] [--json]
+    python -m ngs.simulate.compare --sim DIR --real DIR [--json]
 
-For every source (the simulation and each real release found under the shared data folder) it
+For every source (the simulation and each real release found under the real-data folder) it
 computes, with the same SQL: player speed by position group after the snap (p50/p90/p99/max),
 acceleration (where the release reports it), separation of the targeted receiver (the offensive
 player nearest the ball at pass_arrived) from the nearest defender, air distance (ball at
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from ngs.paths import SEEDS_DIR, SHARED_DATA
+from ngs.paths import SEEDS_DIR
 
 GROUPS = ["QB", "RB", "WR", "TE", "OL", "DL", "LB", "DB"]
 
@@ -165,7 +165,7 @@ def _metrics(con: duckdb.DuckDBPyConnection, src: str) -> dict:
     return out
 
 
-def compare(sim: Path | None, real: Path | None = SHARED_DATA) -> dict:
+def compare(sim: Path | None, real: Path | None = None) -> dict:
     con = duckdb.connect()
     real = Path(real) if real is not None and Path(real).exists() else None
     names = _load_sources(con, Path(sim) if sim else None, real)
@@ -215,7 +215,8 @@ def markdown(res: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ngs.simulate.compare", description=__doc__.splitlines()[0])
     ap.add_argument("--sim", type=Path, required=True, help="simulator output folder (ngs simulate --out)")
-    ap.add_argument("--real", type=Path, default=SHARED_DATA, help="shared real-data folder")
+    ap.add_argument("--real", type=Path, required=True,
+                    help="folder of real Big Data Bowl samples (bdb2019/, bdb2021/, ...)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     a = ap.parse_args(argv)
     res = compare(a.sim, a.real)

@@ -5,7 +5,6 @@ from ngs.decisions import warehouse
 
 def model(dbt, session):
     # dbt hands a Python model only the config keys its own file reads; ngs.decisions reads them again
-    dbt.config.get("simulated_min_season")
     dbt.config.get("completion_defender_radius_yd")
     dbt.config.get("decisions_max_flight_frames")
     dbt.config.get("decisions_lineman_radius_yd")
@@ -18,6 +17,5 @@ def model(dbt, session):
         dbt.ref("fct_completion_cv_predictions")
     except Exception:  # noqa: BLE001
         pass
-    refs = {"fct_pass_events": dbt.ref("fct_pass_events"), "fct_tracking": dbt.ref("fct_tracking"),
-            "fct_plays": dbt.ref("fct_plays")}
+    refs = {"int_decision_passes": dbt.ref("int_decision_passes"), "fct_tracking": dbt.ref("fct_tracking")}
     return warehouse.target_options(dbt, session, refs)

@@ -5,12 +5,12 @@ from ngs.ghosting import warehouse
 
 def model(dbt, session):
     # dbt hands a Python model only the config keys its own file reads; ngs.ghosting reads them again
-    dbt.config.get("ghosting_real_tracks")
+    dbt.config.get("ghosting_test_from_week")
     dbt.config.get("ghosting_closing_seed")
     try:  # run after training when it is in the run; with --exclude tag:train the stored artefact is used
         dbt.ref("ghosting_model_training")
     except Exception:  # noqa: BLE001
         pass
-    refs = {"fct_tracking": dbt.ref("fct_tracking"), "fct_pass_events": dbt.ref("fct_pass_events"),
-            "fct_plays": dbt.ref("fct_plays"), "dim_games": dbt.ref("dim_games")}
+    refs = {"int_ball_in_air_tracks": dbt.ref("int_ball_in_air_tracks"),
+            "int_pass_play_tracks": dbt.ref("int_pass_play_tracks"), "dim_games": dbt.ref("dim_games")}
     return warehouse.closing_scores(dbt, session, refs)

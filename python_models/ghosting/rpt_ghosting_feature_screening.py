@@ -4,8 +4,6 @@ from ngs.ghosting import warehouse
 
 
 def model(dbt, session):
-    # dbt hands a Python model only the config keys its own file reads; ngs.ghosting reads them again
-    dbt.config.get("ghosting_real_tracks")
     try:  # run after training when it is in the run; with --exclude tag:train the stored artefact is used
         dbt.ref("ghosting_model_training")
     except Exception:  # noqa: BLE001

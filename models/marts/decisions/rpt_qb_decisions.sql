@@ -42,8 +42,7 @@ best_separation as (
 ),
 
 closing as (
-    -- by play only: fct_closing_scores labels every warehouse play 'simulated' (its own dataset split:
-    -- BDB 2026 files vs warehouse), whatever the play's source
+    -- by play: a play's closing scores carry the dataset of its game (dim_games), as its options do
     select
         game_id,
         play_id,
