@@ -16,12 +16,37 @@ from ngs.errors import NgsError
 from ngs.paths import DEFAULT_WAREHOUSE
 
 
+def _int_between(low: int, high: int | None = None):
+    """An argparse type: a whole number in [low, high]; anything else is a usage error naming the value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    # the bounds live in ngs.simulate (MAX_GAMES, MAX_PLAYS_PER_GAME); kept literal here so `ngs --help`
+    # does not import numpy
     p = sub.add_parser("simulate", help="write a simulated Big Data Bowl 2023-format release")
-    p.add_argument("--games", type=int, default=4, help="number of games (a season is ~270)")
-    p.add_argument("--seed", type=int, default=7, help="random seed; the output is deterministic per seed")
-    p.add_argument("--out", type=Path, required=True, help="folder to write games/plays/players/tracking CSVs")
-    p.add_argument("--plays-per-game", type=int, default=None, help="override plays per game")
+    p.add_argument("--games", type=_int_between(1, 288), default=4,
+                   help="number of games, 1-288 (a season is ~270)")
+    p.add_argument("--seed", type=_int_between(0), default=7,
+                   help="random seed (>= 0); the output is deterministic per seed")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder to write games/plays/players/tracking CSVs: new, empty or an earlier "
+                        "simulator output")
+    p.add_argument("--plays-per-game", type=_int_between(1, 400), default=None,
+                   help="override plays per game, 1-400 (default 140)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder holding other files (files with the simulator's names are "
+                        "overwritten)")
     p.set_defaults(func=lambda a: __import__("ngs.simulate", fromlist=["cli_main"]).cli_main(a))
 
 
@@ -41,8 +66,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 def _add_ghost_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ghost-eval", help="score the ghosting model on BDB 2026 output tracks vs baselines")
     p.add_argument("--tracks", required=True, help="glob of output_*.csv files (quote it)")
-    p.add_argument("--observed", type=int, default=3, help="observed frames per track")
-    p.add_argument("--horizon", type=int, default=10, help="predicted frames per track")
+    p.add_argument("--observed", type=_int_between(1), default=3, help="observed frames per track")
+    p.add_argument("--horizon", type=_int_between(1), default=10, help="predicted frames per track")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=lambda a: __import__("ngs.ghosting.evaluate", fromlist=["cli_main"]).cli_main(a))
 

@@ -17,6 +17,7 @@ class QualityRule:
     rule: str
     priority: int
     threshold: float | None
+    min_threshold: float | None
     unit: str
     applies_to: str
     action: str
@@ -32,6 +33,7 @@ def quality_rules() -> dict[str, QualityRule]:
             rule=r["rule"],
             priority=int(r["priority"]),
             threshold=float(r["threshold"]) if r["threshold"] else None,
+            min_threshold=float(r["min_threshold"]) if r.get("min_threshold") else None,
             unit=r["unit"],
             applies_to=r["applies_to"],
             action=r["action"],

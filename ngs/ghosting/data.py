@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from ngs.constants import dbt_vars, frame_rate_hz, max_player_speed_yps
 from ngs.errors import IngestError
+from ngs.ingest.load import detect, read_file
 
 TRACK_COLUMNS = ["game_id", "play_id", "nfl_id", "frame_id", "x", "y"]
 META_COLUMNS = ["ball_land_x", "ball_land_y", "down", "yards_to_go", "yardline_x"]
@@ -73,12 +74,8 @@ def read_output_tracks(paths: str | list[str]) -> pd.DataFrame:
         raise IngestError(f"no track files match {paths!r}")
     frames = []
     for f in files:
-        df = pd.read_csv(f)
-        missing = [c for c in TRACK_COLUMNS if c not in df.columns]
-        if missing:
-            raise IngestError(f"{f}: missing column(s) {', '.join(missing)} (BDB 2026 output format expected)")
+        df = _read_output_file(Path(f))
         m = re.search(r"_w(\d+)", Path(f).stem)
-        df = df[TRACK_COLUMNS].copy()
         df["week"] = int(m.group(1)) if m else pd.NA
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
@@ -87,6 +84,17 @@ def read_output_tracks(paths: str | list[str]) -> pd.DataFrame:
     for c in META_COLUMNS:
         df[c] = np.nan
     return normalise_tracks(df)
+
+
+def _read_output_file(path: Path) -> pd.DataFrame:
+    """One BDB 2026 output file, typed and checked by the ingest reader: a missing column, a truncated row,
+    a value that is not a number, a fraction in an id or an empty value is an IngestError naming the file,
+    line and column (never a silently skipped row)."""
+    f = detect(path)
+    if (f.spec.vintage, f.spec.entity) != ("bdb2026", "tracking_output"):
+        raise IngestError(f"{path}: is {f.spec.vintage} {f.spec.entity} ({f.spec.description}), not a BDB 2026 "
+                          f"output file ({', '.join(TRACK_COLUMNS)}: ball-in-air positions)")
+    return read_file(f, required_values=TRACK_COLUMNS)[TRACK_COLUMNS].copy()
 
 
 def read_tracks(rel, game_ids=None) -> pd.DataFrame:

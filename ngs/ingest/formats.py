@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 # DuckDB types
 D, B, V, INT, T, BOOL = "DOUBLE", "BIGINT", "VARCHAR", "INTEGER", "TIMESTAMP", "BOOLEAN"
 
+# DOUBLE columns that hold whole numbers (ids written "33131.0" by some releases): like the INTEGER and
+# BIGINT columns, a fraction there stops the load with the file, line and column
+WHOLE_NUMBER_DOUBLES = frozenset({"nflId", "nfl_id", "jerseyNumber"})
+
 
 @dataclass(frozen=True)
 class FormatSpec:

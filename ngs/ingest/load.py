@@ -1,8 +1,11 @@
 """Find Big Data Bowl files in folders, recognise their vintage, validate them and load them into `raw.*`.
 
-Every problem is an `IngestError` naming the file (and the column or line): an empty or truncated file,
-a missing required column, a value of the wrong type, a file no known format matches. The caller
-(`ngs.build`) loads into a temporary warehouse, so a failure leaves the real one untouched.
+Every problem is an `IngestError` naming the file (and the line and column): an empty, unreadable or
+truncated file, a missing required column (with the format it looks closest to), a value of the wrong type
+or a fraction in a whole-number column, a file that is not UTF-8/UTF-16 CSV text (compressed, binary), a
+file no known format matches. A UTF-8 byte-order mark is skipped; UTF-16 little-endian with its mark is
+read as such. The caller (`ngs.build`) loads into a temporary warehouse, so a failure leaves the real one
+untouched.
 """
 
 from __future__ import annotations
@@ -10,15 +13,19 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from ngs.errors import IngestError
-from ngs.ingest.formats import SPECS, FormatSpec
+from ngs.ingest.formats import INT, SPECS, WHOLE_NUMBER_DOUBLES, B, D, FormatSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA_SUFFIXES = {".csv", ".parquet"}
 NULL_STRINGS = ["NA", "", "NaN", "nan", "NULL"]
@@ -29,38 +36,111 @@ class DataFile:
     path: Path
     spec: FormatSpec
     columns: tuple[str, ...]
+    encoding: str = "utf-8"  # of a CSV: 'utf-8' (a byte-order mark is skipped) or 'utf-16' (little-endian, BOM)
 
 
-def _header(path: Path) -> list[str]:
+_SNIFF_BYTES = 1 << 16
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """A value fit for an error message: control characters escaped, long text cut."""
+    out = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(_SNIFF_BYTES)
+    except IsADirectoryError:
+        raise IngestError(f"{path}: is a folder, not a data file") from None
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def _text_encoding(path: Path, head: bytes) -> str:
+    """The encoding a CSV is read with; a file that is not CSV text is an error saying what it looks like."""
+    if head.startswith(b"\xff\xfe"):
+        return "utf-16"  # UTF-16 little-endian with its byte-order mark: DuckDB reads it as 'utf-16'
+    if head.startswith(b"\xfe\xff"):
+        raise IngestError(f"{path}: the file is UTF-16 big-endian text; re-save it as UTF-8 (or UTF-16 little-endian)")
+    kinds = {b"\x1f\x8b": "a gzip-compressed file: decompress it first (gunzip)",
+             b"PK\x03\x04": "a zip archive: unzip it first",
+             b"PAR1": "a parquet file: name it *.parquet"}
+    for magic, what in kinds.items():
+        if head.startswith(magic):
+            raise IngestError(f"{path}: not CSV text but {what}")
+    if b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if head and (even.count(0) > 0.3 * len(even) or odd.count(0) > 0.3 * len(odd)):
+            raise IngestError(f"{path}: the file looks like UTF-16 text without a byte-order mark; "
+                              "re-save it as UTF-8")
+        raise IngestError(f"{path}: not CSV text (binary data: NUL bytes in the first "
+                          f"{min(len(head), _SNIFF_BYTES):,} bytes)")
+    text = head[: head.rfind(b"\n") + 1] if len(head) == _SNIFF_BYTES and b"\n" in head else head
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = text[: exc.start].count(b"\n") + 1
+        raise IngestError(f"{path} (line {line}): not UTF-8 text (byte 0x{text[exc.start]:02x}); "
+                          "re-save the file as UTF-8") from None
+    return "utf-8"
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """The file's column names and, for a CSV, the encoding to read it with."""
     if path.suffix.lower() == ".parquet":
         try:
             rel = duckdb.sql(f"describe select * from read_parquet('{_sql_str(path)}')")
-            return [r[0] for r in rel.fetchall()]
+            return [r[0] for r in rel.fetchall()], "utf-8"
         except duckdb.Error as exc:
             raise IngestError(f"{path}: not a readable parquet file ({_first_line(exc)})") from exc
-    if path.stat().st_size == 0:
+    head = _read_head(path)
+    if not head:
         raise IngestError(f"{path}: the file is empty (no header, no rows)")
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    encoding = _text_encoding(path, head)
+    with open(path, newline="", encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+              errors="replace") as fh:
         try:
             header = next(csv.reader(fh))
         except StopIteration:
             raise IngestError(f"{path}: the file is empty (no header, no rows)") from None
+        except csv.Error as exc:
+            raise IngestError(f"{path} (line 1): the header is not valid CSV ({exc})") from None
         try:
             next(fh)
         except StopIteration:
             raise IngestError(f"{path}: has a header but no data rows") from None
-    return [h.strip() for h in header]
+    return [h.strip() for h in header], encoding
+
+
+def _closest(cols: list[str]) -> str:
+    """The formats whose columns a file shares most, and the required columns each would still need."""
+    lower = {c.lower() for c in cols}
+    scored = []
+    for s in SPECS:
+        shared = sum(c.lower() in lower for c in s.columns)
+        missing = [c for c in s.required if c.lower() not in lower]
+        if shared and missing:
+            scored.append((shared - len(missing), s, missing))
+    if not scored:
+        return ""
+    best = max(score for score, _, _ in scored)
+    near = [f"{s.vintage} {s.entity} ({s.description}) but lacks required column(s) "
+            f"{', '.join(repr(c) for c in missing)}" for score, s, missing in scored if score == best]
+    return " It looks closest to " + "; or to ".join(near) + "."
 
 
 def detect(path: Path) -> DataFile:
     """Recognise one file's format from its columns; an unknown or ambiguous file is an error."""
-    cols = _header(path)
+    cols, encoding = _header(path)
     colset = set(cols)
     found = [s for s in SPECS if s.matches(path.name.lower(), colset)]
     if not found:
+        shown = ", ".join(_printable(c, 30) for c in cols[:12])
         raise IngestError(
             f"{path}: unknown format: no Big Data Bowl vintage has these columns "
-            f"({', '.join(cols[:12])}{', ...' if len(cols) > 12 else ''}). "
+            f"({shown}{', ...' if len(cols) > 12 else ''}).{_closest(cols)} "
             "Accepted: see `ngs build --help` and the README's 'Data formats'."
         )
     if len(found) > 1:
@@ -73,7 +153,27 @@ def detect(path: Path) -> DataFile:
             f"{path}: looks like {spec.vintage} {spec.entity} but lacks required column(s) "
             f"{', '.join(repr(c) for c in missing)}"
         )
-    return DataFile(path=path, spec=spec, columns=tuple(cols))
+    if path.suffix.lower() != ".parquet":
+        _check_complete(path, encoding)
+    return DataFile(path=path, spec=spec, columns=tuple(cols), encoding=encoding)
+
+
+def _check_complete(path: Path, encoding: str) -> None:
+    """Every Big Data Bowl release ends its last line with a line break: a file that does not was most likely
+    cut off while being copied, possibly inside the last value (which would then load as a wrong value)."""
+    end = b"\n\x00" if encoding == "utf-16" else b"\n"
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-len(end), os.SEEK_END)
+            if fh.read() == end:
+                return
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    lines = _lines_in(path)
+    raise IngestError(
+        f"{path} (line {lines}): the last line does not end with a line break: the file looks truncated "
+        "(every Big Data Bowl release ends its lines with one). If the file is complete, add a final newline."
+    )
 
 
 def discover(folders: list[Path]) -> list[DataFile]:
@@ -130,39 +230,87 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _whole(spec_column: str, dtype: str) -> bool:
+    """Whether a column holds whole numbers (frame ids, ids, counts): a fraction there is an error."""
+    return dtype in (INT, B) or spec_column in WHOLE_NUMBER_DOUBLES
+
+
 def _reader(f: DataFile) -> str:
     path = _sql_str(f.path)
     if f.path.suffix.lower() == ".parquet":
         return f"read_parquet('{path}')"
     # The dialect and every column are given, sniffing is off: a short (truncated) row or a value of the
-    # wrong type then fails with DuckDB's line number instead of a guess.
-    types = {c: t for c, t in f.spec.columns.items()}
+    # wrong type then fails with DuckDB's line number instead of a guess. Whole-number columns are read as
+    # DOUBLE (DuckDB would round '1.5' to 2 when casting it to an integer) and checked in load_file.
+    types = {c: (D if t in (INT, B) else t) for c, t in f.spec.columns.items()}
     by_actual = {a: types[c] for c, a in _actual_columns(f).items()}
     columns = ", ".join(f"'{_sql_str(c)}': '{by_actual.get(c, 'VARCHAR')}'" for c in f.columns)
     nulls = ", ".join(f"'{n}'" for n in NULL_STRINGS)
+    encoding = "" if f.encoding == "utf-8" else f", encoding = '{f.encoding}'"
     return (
         f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', "
         f"columns = {{{columns}}}, nullstr = [{nulls}], strict_mode = true, null_padding = false, "
-        f"auto_detect = false)"
+        f"auto_detect = false{encoding})"
     )
 
 
-_LINE_RE = re.compile(r"line:?\s*(\d+)", re.IGNORECASE)
+_CSV_LINE_RE = re.compile(r"CSV Error on Line:\s*(\d+)")
+_FIELDS_RE = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+_CONVERT_RE = re.compile(r'converting column "(.+?)"\. Could not convert string "(.*?)" to \'?(\w+)')
+_MISSING_RE = re.compile(r"NGS_MISSING\|(\d+)\|(.*?)\|")
+_NOT_WHOLE_RE = re.compile(r"NGS_NOT_WHOLE\|(\d+)\|(.*?)\|(.*)")
+_TYPE_WORDS = {"DOUBLE": "a number", "BIGINT": "a whole number", "INTEGER": "a whole number",
+               "TIMESTAMP": "a timestamp", "BOOLEAN": "true or false"}
+
+
+def _lines_in(path: Path) -> int | None:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
 def _explain(f: DataFile, exc: duckdb.Error) -> str:
+    """DuckDB's error as one line naming the file, the line and the column (never the raw line's bytes)."""
     msg = str(exc)
-    first = _first_line(exc)
-    line = _LINE_RE.search(msg)
-    where = f" (line {line.group(1)})" if line else ""
-    col = re.search(r'[Cc]olumn:?\s*"?([\w.]+)"?', msg)
-    col_part = f", column '{col.group(1)}'" if col else ""
-    hint = ""
-    if "Expected Number of Columns" in msg or "too many columns" in msg.lower():
-        hint = " — the row has the wrong number of fields: is the file truncated or malformed?"
-    elif "Could not convert" in msg or "Conversion" in type(exc).__name__:
-        hint = " — a value does not have the column's type"
-    return f"{f.path}{where}{col_part}: {first}{hint}"
+    where = "line" if f.path.suffix.lower() != ".parquet" else "row"
+    missing = _MISSING_RE.search(msg)
+    if missing:
+        row, column = int(missing.group(1)), missing.group(2)
+        n = row + 1 if where == "line" else row
+        return f"{f.path} ({where} {n}), column '{column}': no value (is the file truncated or malformed?)"
+    whole = _NOT_WHOLE_RE.search(msg)
+    if whole:
+        row, column, value = int(whole.group(1)), whole.group(2), whole.group(3).strip()
+        n = row + 1 if where == "line" else row
+        return (f"{f.path} ({where} {n}), column '{column}': '{_printable(value)}' is not a whole number "
+                f"({column} holds whole numbers)")
+    line_m = _CSV_LINE_RE.search(msg)
+    line = int(line_m.group(1)) if line_m else None
+    at = f" (line {line})" if line else ""
+    fields = _FIELDS_RE.search(msg)
+    if fields:
+        expected, found = int(fields.group(1)), int(fields.group(2))
+        last = line is not None and line == _lines_in(f.path)
+        why = ("it is the last line: the file looks truncated" if last and found < expected
+               else "is the file truncated or malformed?")
+        return (f"{f.path}{at}: the row has {found} field(s), the header has {expected} — {why}")
+    if "unterminated quote" in msg:
+        last = line is not None and line == _lines_in(f.path)
+        why = "it is the last line: the file looks truncated" if last else "is the file truncated or malformed?"
+        return f"{f.path}{at}: a quoted value is never closed — {why}"
+    conv = _CONVERT_RE.search(msg)
+    if conv:
+        column, value, dtype = conv.group(1), conv.group(2), conv.group(3).upper()
+        return (f"{f.path}{at}, column '{column}': '{_printable(value)}' is not "
+                f"{_TYPE_WORDS.get(dtype, dtype)} (the column's type is {dtype})")
+    if "Invalid unicode" in msg or "not utf-8" in msg.lower():
+        return f"{f.path}{at}: not UTF-8 text; re-save the file as UTF-8"
+    if isinstance(exc, duckdb.IOException) or "No files found" in msg:
+        return f"{f.path}: cannot read the file ({_printable(_first_line(exc), 200)})"
+    return f"{f.path}{at}: {_printable(_first_line(exc), 300)}"
 
 
 def _actual_columns(f: DataFile) -> dict[str, str]:
@@ -171,17 +319,50 @@ def _actual_columns(f: DataFile) -> dict[str, str]:
     return {c: by_lower[c.lower()] for c in f.spec.columns if c.lower() in by_lower}
 
 
+def _cast(column: str, spec_column: str, dtype: str, required_value: bool = False) -> str:
+    col = _ident(column)
+    tag = _sql_str(column.replace("|", "/"))
+    checks = []
+    if required_value:
+        checks.append(f"when {col} is null then error('NGS_MISSING|' || __ngs_row || '|{tag}|')")
+    if _whole(spec_column, dtype):
+        # a fraction in a whole-number column stops the load, naming the row and the column
+        checks.append(f"when {col} <> trunc({col}) "
+                      f"then error('NGS_NOT_WHOLE|' || __ngs_row || '|{tag}|' || cast({col} as varchar))")
+    cast = f"cast({col} as {dtype})"
+    return f"case {' '.join(checks)} else {cast} end" if checks else cast
+
+
+def _select_sql(f: DataFile, required_values: Sequence[str] = ()) -> str:
+    """The file's rows in the spec's columns and types (NULL where the file lacks an optional column), in
+    file order, with `__ngs_row` (1-based data row); every check raises an error _explain turns into a line."""
+    actual = _actual_columns(f)
+    parts = []
+    for c, t in f.spec.columns.items():
+        expr = _cast(actual[c], c, t, c in required_values) if c in actual else f"cast(null as {t})"
+        parts.append(f"{expr} as {_ident(c)}")
+    return f"select {', '.join(parts)}, __ngs_row from (select *, row_number() over () as __ngs_row from {_reader(f)})"
+
+
+def read_file(f: DataFile, required_values: Sequence[str] = ()) -> pd.DataFrame:
+    """One recognised file as a typed DataFrame (the spec's column names, `source_row`), in file order, with
+    the checks of `load_file`; an empty value in one of `required_values` is an IngestError naming the line."""
+    sql = f"select * rename (__ngs_row as source_row) from ({_select_sql(f, required_values)}) order by source_row"
+    try:
+        df = duckdb.connect().execute(sql).df()
+    except duckdb.Error as exc:
+        raise IngestError(_explain(f, exc)) from exc
+    if df.empty:
+        raise IngestError(f"{f.path}: no data rows")
+    return df
+
+
 def load_file(con: duckdb.DuckDBPyConnection, f: DataFile) -> int:
     """Insert one file into its raw table, with source_file/source_row. Returns the rows loaded."""
-    actual = _actual_columns(f)
-    select = ", ".join(
-        (f"cast({_ident(actual[c])} as {t})" if c in actual else f"cast(null as {t})")
-        for c, t in f.spec.columns.items()
-    )
     cols = ", ".join(_ident(c) for c in f.spec.columns)
     sql = (
         f"insert into raw.{f.spec.table} ({cols}, source_file, source_row) "
-        f"select {select}, '{_sql_str(f.path)}', row_number() over () from {_reader(f)}"
+        f"select * exclude (__ngs_row), '{_sql_str(f.path)}', __ngs_row from ({_select_sql(f)})"
     )
     try:
         n = con.execute(sql).fetchone()[0]
@@ -192,9 +373,16 @@ def load_file(con: duckdb.DuckDBPyConnection, f: DataFile) -> int:
     con.execute(
         "insert into raw.load_manifest (source_file, vintage, entity, raw_table, rows, bytes) "
         "values (?, ?, ?, ?, ?, ?)",
-        [str(f.path), f.spec.vintage, f.spec.entity, f"raw.{f.spec.table}", n, f.path.stat().st_size],
+        [str(f.path), f.spec.vintage, f.spec.entity, f"raw.{f.spec.table}", n, _size(f.path)],
     )
     return n
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
 
 
 def ingest_workers() -> int:
@@ -212,7 +400,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[DataFile], workers: i
     and the error of the first failing file (in ``files`` order) is raised: the caller drops the database.
     """
     workers = workers or ingest_workers()
-    order = sorted(range(len(files)), key=lambda i: -files[i].path.stat().st_size)
+    order = sorted(range(len(files)), key=lambda i: -_size(files[i].path))
     loaded: dict[int, int] = {}
     errors: dict[int, BaseException] = {}
 

@@ -1,4 +1,16 @@
+-- Player attributes from every source. A height or weight no player can have (seeds/quality_rules.csv:
+-- implausible_height, implausible_weight) is set NULL, never guessed; the value given stays in
+-- reported_height_in / reported_weight_lb (listed in fct_player_quarantine).
 with
+
+rules as (
+    select
+        max(min_threshold) filter (where rule = 'implausible_height') as min_height_in,
+        max(threshold) filter (where rule = 'implausible_height') as max_height_in,
+        max(min_threshold) filter (where rule = 'implausible_weight') as min_weight_lb,
+        max(threshold) filter (where rule = 'implausible_weight') as max_weight_lb
+    from {{ ref('quality_rules') }}
+),
 
 from_files as (
     select source, nfl_id, display_name, position, height_in, weight_lb
@@ -41,6 +53,24 @@ unioned as (
     select * from from_tracking
     union all
     select * from bdb2026_bio
+),
+
+checked as (
+    select
+        unioned.source,
+        unioned.nfl_id,
+        unioned.display_name,
+        unioned.position,
+        case
+            when unioned.height_in between rules.min_height_in and rules.max_height_in then unioned.height_in
+        end as height_in,
+        case
+            when unioned.weight_lb between rules.min_weight_lb and rules.max_weight_lb then unioned.weight_lb
+        end as weight_lb,
+        unioned.height_in as reported_height_in,
+        unioned.weight_lb as reported_weight_lb
+    from unioned
+    cross join rules
 )
 
-select * from unioned
+select * from checked

@@ -9,6 +9,7 @@
 --   right; per play alone 1.4% of plays disagree with their quarter's vote).
 -- * 'inferred_lineup' (2019 has no playDirection): at the play's first frame the offence stands behind
 --   the defence, so an offence whose mean x is below the defence's is moving right.
+-- Rows with a value their release does not allow (input_rules, quarantined downstream) take no part.
 {%- set length = var('field_length_yd') %}
 with
 
@@ -21,6 +22,7 @@ tracked_plays as (
         any_value(play_direction) as tracking_direction,
         min(frame_id) as first_frame_id
     from {{ ref('int_tracking_unioned') }}
+    where input_rules is null
     group by source, game_id, play_id
 ),
 
@@ -49,6 +51,7 @@ output_only_arrivals as (
     where source = 'bdb2026'
         and frame_phase = 'output'
         and is_offense
+        and input_rules is null
     group by game_id, play_id
 ),
 
@@ -121,7 +124,7 @@ lineup as (
         and tracking.game_id = first_frames.game_id
         and tracking.play_id = first_frames.play_id
         and tracking.frame_id = first_frames.first_frame_id
-    where first_frames.stated_direction is null
+    where first_frames.stated_direction is null and tracking.input_rules is null
     group by tracking.source, tracking.game_id, tracking.play_id
 )
 

@@ -15,7 +15,7 @@ events as (
             when bool_or(event in ('qb_sack', 'qb_strip_sack')) then 'S'
         end as events_pass_result
     from {{ ref('int_tracking_unioned') }}
-    where event is not null
+    where event is not null and input_rules is null  -- rows with a value their release does not allow
     group by source, game_id, play_id
 ),
 

@@ -7,6 +7,9 @@
 -- everything: a row whose frame equals the previous row's is a duplicate key (the first copy is kept);
 -- steps, velocity and acceleration come from the previous one and two rows. (After a duplicated frame
 -- the step is measured from its last copy; in the real releases duplicates are exact copies.)
+-- A row holding a value its release does not allow (staging's input_rules: a frame id below the first
+-- frame, an unexpected team / play direction / player side or role; here: impossible s, a, dis, o or dir)
+-- is quarantined and kept out of the valid rows' windows, so it changes no other row's kinematics.
 --
 -- Built in batches of whole games (dbt_project.yml: materialized batched_by_game, plan
 -- macros/tracking_batches.sql): each statement reads the games batch_filter() lets through, so a season's
@@ -22,6 +25,8 @@ with
 
 rules as (
     select
+        max(min_threshold) filter (where rule = 'impossible_motion') as min_angle_deg,
+        max(threshold) filter (where rule = 'impossible_motion') as max_angle_deg,
         max(threshold) filter (where rule = 'off_field') as off_field_yd,
         max(threshold) filter (where rule = 'teleport') as teleport_yd_per_frame,
         max(threshold) filter (where rule = 'implied_speed') as max_implied_speed_yps,
@@ -41,16 +46,33 @@ files as (
 tracking as (
     select
         standardised.* exclude (source_file),  -- noqa: RF02
-        files.file_rank
+        files.file_rank,
+        coalesce(
+            standardised.s < 0 or standardised.a < 0 or standardised.dis < 0
+            or standardised.o < rules.min_angle_deg or standardised.o > rules.max_angle_deg
+            or standardised.dir < rules.min_angle_deg or standardised.dir > rules.max_angle_deg,
+            false
+        ) as breaks_impossible_motion
     from {{ ref('int_tracking_standardised') }} as standardised
     inner join files
         on standardised.source_file = files.source_file
+    cross join rules
     where
         {{ batch_filter('standardised.game_id') }}
         and {{ tracking_plays_to_build('standardised') }}
 ),
 
+validated as (
+    select
+        *,
+        input_rules is null and not breaks_impossible_motion as has_valid_values
+    from tracking
+),
+
 lagged as (
+    -- the track rules (duplicates, steps, gaps) are measured among the rows whose values are valid only:
+    -- a row with an invalid value goes to a partition of its own (a negative pseudo id: nfl ids and the
+    -- ball's -1 are never below -1), so no valid row sees it
     select
         *,
         lag(frame_id) over track as prev_frame_id,
@@ -61,9 +83,12 @@ lagged as (
         lag(y_std, 2) over track as prev2_y_std,
         lag(s) over track as prev_s,
         lag(dir_std) over track as prev_dir_std
-    from tracking
+    from validated
     window track as (
-        partition by game_id, play_id, coalesce(nfl_id, -1)
+        partition by
+            game_id,
+            play_id,
+            case when has_valid_values then coalesce(nfl_id, -1) else -2 - coalesce(nfl_id, 0) end
         order by frame_id, source, file_rank, source_row
     )
 ),
@@ -71,7 +96,7 @@ lagged as (
 steps as (
     select
         *,
-        frame_id = prev_frame_id as is_duplicate_key,
+        has_valid_values and frame_id = prev_frame_id as is_duplicate_key,
         nullif(frame_id - prev_frame_id, 0) / {{ fps }} as dt_s,
         nullif(prev_frame_id - prev2_frame_id, 0) / {{ fps }} as prev_dt_s,
         sqrt((x_std - prev_x_std) ^ 2 + (y_std - prev_y_std) ^ 2) as step_yd,
@@ -109,16 +134,32 @@ checked as (
         velocity.*,
         (velocity.vx - velocity.prev_vx) / velocity.dt_s as ax,
         (velocity.vy - velocity.prev_vy) / velocity.dt_s as ay,
-        greatest(coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1, 0) as frames_missing_before,
-        coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1 > rules.max_missing_frames as has_frame_gap,
-        -- each rule, in priority order (seeds/quality_rules.csv)
+        case
+            when velocity.has_valid_values then greatest(coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1, 0)
+            else 0
+        end as frames_missing_before,
+        velocity.has_valid_values
+        and coalesce(velocity.frame_id - velocity.prev_frame_id, 1) - 1 > rules.max_missing_frames as has_frame_gap,
+        -- each rule, in priority order (seeds/quality_rules.csv); no rule name is part of another's, so
+        -- contains() finds each in staging's comma-separated input_rules
         velocity.is_duplicate_key as breaks_duplicate_key,
         velocity.x is null or velocity.y is null or velocity.frame_id is null as breaks_missing_position,
+        coalesce(contains(velocity.input_rules, 'invalid_frame_id'), false) as breaks_invalid_frame_id,
+        coalesce(contains(velocity.input_rules, 'unexpected_team'), false) as breaks_unexpected_team,
+        coalesce(contains(velocity.input_rules, 'unexpected_play_direction'), false) as breaks_unexpected_play_direction,
+        coalesce(contains(velocity.input_rules, 'unexpected_player_side'), false) as breaks_unexpected_player_side,
+        coalesce(contains(velocity.input_rules, 'unexpected_player_role'), false) as breaks_unexpected_player_role,
         coalesce(velocity.beyond_field_yd > rules.off_field_yd, false) as breaks_off_field,
-        coalesce(not velocity.is_ball and velocity.step_yd_per_frame > rules.teleport_yd_per_frame, false)
-            as breaks_teleport,
-        coalesce(not velocity.is_ball and velocity.implied_speed_yps > rules.max_implied_speed_yps, false)
-            as breaks_implied_speed,
+        coalesce(
+            velocity.has_valid_values and not velocity.is_ball
+            and velocity.step_yd_per_frame > rules.teleport_yd_per_frame,
+            false
+        ) as breaks_teleport,
+        coalesce(
+            velocity.has_valid_values and not velocity.is_ball
+            and velocity.implied_speed_yps > rules.max_implied_speed_yps,
+            false
+        ) as breaks_implied_speed,
         coalesce(not velocity.is_ball and velocity.s > rules.max_reported_speed_yps, false)
             as breaks_reported_speed,
         rules.max_bad_share
@@ -135,6 +176,12 @@ ruled as (
         case
             when breaks_duplicate_key then 'duplicate_key'
             when breaks_missing_position then 'missing_position'
+            when breaks_invalid_frame_id then 'invalid_frame_id'
+            when breaks_unexpected_team then 'unexpected_team'
+            when breaks_unexpected_play_direction then 'unexpected_play_direction'
+            when breaks_unexpected_player_side then 'unexpected_player_side'
+            when breaks_unexpected_player_role then 'unexpected_player_role'
+            when breaks_impossible_motion then 'impossible_motion'
             when breaks_off_field then 'off_field'
             when breaks_teleport then 'teleport'
             when breaks_implied_speed then 'implied_speed'
@@ -200,6 +247,7 @@ select
     ) is not null as is_quarantined,
     case
         when ruled.row_rule = 'duplicate_key' then 1
+        when ruled.row_rule = 'invalid_frame_id' then ruled.frame_id
         when ruled.row_rule = 'off_field' then ruled.beyond_field_yd
         when ruled.row_rule = 'teleport' then ruled.step_yd_per_frame
         when ruled.row_rule = 'implied_speed' then ruled.implied_speed_yps
@@ -211,6 +259,12 @@ select
         ',',
         case when ruled.breaks_duplicate_key then 'duplicate_key' end,
         case when ruled.breaks_missing_position then 'missing_position' end,
+        case when ruled.breaks_invalid_frame_id then 'invalid_frame_id' end,
+        case when ruled.breaks_unexpected_team then 'unexpected_team' end,
+        case when ruled.breaks_unexpected_play_direction then 'unexpected_play_direction' end,
+        case when ruled.breaks_unexpected_player_side then 'unexpected_player_side' end,
+        case when ruled.breaks_unexpected_player_role then 'unexpected_player_role' end,
+        case when ruled.breaks_impossible_motion then 'impossible_motion' end,
         case when ruled.breaks_off_field then 'off_field' end,
         case when ruled.breaks_teleport then 'teleport' end,
         case when ruled.breaks_implied_speed then 'implied_speed' end,

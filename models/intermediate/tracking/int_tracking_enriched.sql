@@ -53,7 +53,16 @@ enriched as (
         tracking.dis,
         tracking.o,
         tracking.dir,
-        tracking.event
+        tracking.event,
+        -- the values rules of staging, and a club that is not one of the game's two (seeds/quality_rules.csv)
+        case
+            when
+                tracking.club is not null and games.home_club is not null
+                and tracking.club not in (games.home_club, games.visitor_club)
+                and not list_contains(string_split(coalesce(tracking.input_rules, ''), ','), 'unexpected_team')
+                then concat_ws(',', tracking.input_rules, 'unexpected_team')
+            else tracking.input_rules
+        end as input_rules
     from tracking
     left join plays
         on tracking.source = plays.source

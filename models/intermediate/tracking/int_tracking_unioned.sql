@@ -67,7 +67,8 @@ bdb2026_output as (
         cast(null as double) as dis,
         cast(null as double) as o,
         cast(null as double) as dir,
-        cast(null as varchar) as event
+        cast(null as varchar) as event,
+        output_tracking.input_rules
     from {{ ref('stg_bdb2026__output_tracking') }} as output_tracking
     left join bdb2026_input_plays as input_plays
         on output_tracking.game_id = input_plays.game_id

@@ -7,6 +7,7 @@ select
     count(*) filter (where not is_quarantined) as clean_rows,
     count(*) filter (where is_quarantined) as quarantined_rows,
     count(*) filter (where quarantine_rule = 'duplicate_key') as duplicate_key_rows,
+    count(*) filter (where quarantine_rule in {{ invalid_value_rules() }}) as invalid_value_rows,
     count(*) filter (where quarantine_rule = 'off_field') as off_field_rows,
     count(*) filter (where quarantine_rule in ('teleport', 'implied_speed', 'reported_speed'))
         as speed_rule_rows,

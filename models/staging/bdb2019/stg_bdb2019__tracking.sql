@@ -30,7 +30,13 @@ renamed as (
         dis,
         cast(null as double) as o,
         dir,
-        lower(event) as event
+        lower(event) as event,
+        -- the values this release may hold (seeds/quality_rules.csv): a row breaking one is quarantined
+        nullif(concat_ws(
+            ',',
+            case when "frame.id" < 1 then 'invalid_frame_id' end,
+            case when team not in ('home', 'away', 'ball') then 'unexpected_team' end
+        ), '') as input_rules
     from source
 )
 

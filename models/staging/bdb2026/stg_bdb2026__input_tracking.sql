@@ -22,7 +22,7 @@ renamed as (
         false as is_ball,
         case lower(player_side) when 'offense' then true when 'defense' then false end as is_offense,
         upper(player_position) as position,
-        lower(play_direction) as play_direction,
+        case when lower(play_direction) in ('left', 'right') then lower(play_direction) end as play_direction,
         player_role,
         player_height,
         player_weight,
@@ -36,7 +36,24 @@ renamed as (
         cast(null as double) as dis,
         o,
         dir,
-        cast(null as varchar) as event
+        cast(null as varchar) as event,
+        -- the values this release may hold (seeds/quality_rules.csv): a row breaking one is quarantined
+        nullif(concat_ws(
+            ',',
+            case when frame_id < 1 then 'invalid_frame_id' end,
+            case
+                when lower(play_direction) not in ('left', 'right') then 'unexpected_play_direction'
+            end,
+            case
+                when lower(player_side) not in ('offense', 'defense') then 'unexpected_player_side'
+            end,
+            case
+                when
+                    lower(player_role)
+                    not in ('passer', 'targeted receiver', 'other route runner', 'defensive coverage')
+                    then 'unexpected_player_role'
+            end
+        ), '') as input_rules
     from source
 )
 

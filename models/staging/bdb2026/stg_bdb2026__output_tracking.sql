@@ -15,7 +15,9 @@ renamed as (
         frame_id as output_frame_id,  -- 1 = the throw; sequenced after the input frames downstream
         'output' as frame_phase,
         x,
-        y
+        y,
+        -- frames count from 1 at the throw (seeds/quality_rules.csv)
+        case when frame_id < 1 then 'invalid_frame_id' end as input_rules
     from source
 )
 

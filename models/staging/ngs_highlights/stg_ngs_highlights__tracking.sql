@@ -22,7 +22,7 @@ renamed as (
         "nflId" is null as is_ball,
         case when "nflId" is not null then "possessionFlag" = 1 end as is_offense,
         upper(position) as position,
-        lower("playDirection") as play_direction,
+        case when lower("playDirection") in ('left', 'right') then lower("playDirection") end as play_direction,
         x,
         y,
         s,
@@ -31,6 +31,16 @@ renamed as (
         o,
         dir,
         lower(event) as event,
+        -- the values this release may hold (seeds/quality_rules.csv): a row breaking one is quarantined
+        -- (its frames count from 0)
+        nullif(concat_ws(
+            ',',
+            case when frame < 0 then 'invalid_frame_id' end,
+            case when not regexp_full_match("teamAbbr", '[A-Z]{2,3}') then 'unexpected_team' end,
+            case
+                when lower("playDirection") not in ('left', 'right') then 'unexpected_play_direction'
+            end
+        ), '') as input_rules,
         -- play-level columns, repeated on every row (int_highlight_plays_extracted keeps one per play)
         "playType" as play_type,
         season,
