@@ -202,10 +202,19 @@ def iter_chunks(session, names: dict[str, str], passes: pd.DataFrame, cfg: Optio
         lo = hi
 
 
-def _ghost_model(dbt):
-    from ngs.ghosting.model import load
+def _ghost_window(ghost) -> tuple[int, int]:
+    """Observed and predicted frames of the ghosting model; the seed's 3 -> 10 without one."""
+    return (ghost.config.history, ghost.config.horizon) if ghost is not None else (3, 10)
 
-    return load(_config(dbt, "ghosting_model_version", "") or None)
+
+def _ghost_model(dbt):
+    """The configured ghosting version, else the stored one; None (the defenders then follow constant
+    acceleration, as in the consistency variant) only where this run had nothing to train it on."""
+    from ngs.ghosting.model import load
+    from ngs.ghosting.warehouse import stored_model
+
+    version = _config(dbt, "ghosting_model_version", "") or None
+    return load(version) if version else stored_model(dbt)
 
 
 def completion_scorer(dbt, session) -> CompletionScorer:
@@ -228,7 +237,7 @@ def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFra
 def target_options(dbt, session, refs: dict) -> pd.DataFrame:
     """marts.fct_target_options: one row per pass and eligible receiver."""
     ghost = _ghost_model(dbt)
-    cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
+    cfg = option_config(dbt, *_ghost_window(ghost))
     names = _views(refs, session)
     passes = load_passes(refs)
     flights = flight.fit_per_dataset(passes, frame_rate_hz())
@@ -239,7 +248,7 @@ def target_options(dbt, session, refs: dict) -> pd.DataFrame:
     out = rank_options(score_options(options, scorer))
     out["expected_air_yards"] = out["completion_probability"] * out["pass_depth_yd"]
     out["completion_model_version"] = scorer.version
-    out["ghosting_model_version"] = ghost.version
+    out["ghosting_model_version"] = ghost.version if ghost is not None else "constant_acceleration"
     fm = {k: f"{v.method}: {v.intercept_s:.3f} s + d / {v.ball_speed_yps:.2f} yd/s" for k, v in flights.items()}
     out["flight_model"] = out["dataset"].map(fm)
     return typed_options(out)
@@ -272,13 +281,13 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
     """marts.rpt_decisions_metrics: consistency of the counterfactual on the real targets, flight-time fit,
     scoring figures. ``options``: fct_target_options; ``measured``: fct_pass_features."""
     ghost = _ghost_model(dbt)
-    cfg = option_config(dbt, ghost.config.history, ghost.config.horizon)
+    cfg = option_config(dbt, *_ghost_window(ghost))
     names = _views(refs, session)
     passes = load_passes(refs)
     fps = frame_rate_hz()
     flights = flight.fit_per_dataset(passes, fps)
     scorer = completion_scorer(dbt, session)
-    version = f"{ghost.version}+{scorer.version}"
+    version = f"{ghost.version if ghost is not None else 'constant_acceleration'}+{scorer.version}"
     parts = [consistency.flight_rows(version, flights), consistency.scoring_rows(version, options)]
     if len(measured):
         meas = measured.copy()

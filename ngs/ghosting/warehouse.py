@@ -17,17 +17,22 @@ the closing scores, excluding the query).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import duckdb
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ngs.errors import ArtifactMissingError
 from ngs.ghosting import MODEL_NAME, closing, data
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
 from ngs.ghosting.model import GhostConfig, GhostModel, load
+
+log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["model", "version", "dataset", "split", "metric", "value", "n", "horizon_step"]
 
@@ -79,6 +84,13 @@ def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
     real = _or_none(tracks(refs, BALL_IN_AIR, fw))
     sim = _or_none(tracks(refs, PASS_PLAYS, fw))
     cfg = GhostConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or GhostConfig.max_epochs))
+    if not has_training_games(real, sim, fw):
+        # e.g. one real game of a held-out week (the BDB 2021 sample is week 14): nothing to learn from without
+        # touching the held-out weeks. No artefact is written; the scoring models use a stored one if there
+        # is one, else leave their tables empty (stored_model).
+        log.warning("ghosting model not trained: no pass play before week %s and no simulated game in the "
+                    "warehouse (held-out weeks are never trained on)", fw)
+        return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     model, _ = train_pipeline(real, sim, cfg, log=None)
     rows = []
     m = model.metrics
@@ -94,12 +106,39 @@ def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
+def has_training_games(real: pd.DataFrame | None, sim: pd.DataFrame | None, first_week: int) -> bool:
+    """Any game outside the held-out split (the training windows come from those)."""
+    return any(tr is not None and (data.assign_split(tr, first_week) != "test").any() for tr in (real, sim))
+
+
+def stored_model(dbt) -> GhostModel | None:
+    """The stored ghosting model (``load``); None only when there is none and this run's training model
+    found nothing to train on (its table is empty), so the scoring tables stay empty instead of failing. A
+    scoring-only build with no stored model still fails with ArtifactMissingError (how to train)."""
+    try:
+        return load()
+    except ArtifactMissingError:
+        try:
+            trained_rows = dbt.ref("ghosting_model_training").aggregate("count(*)").fetchall()[0][0]
+        except duckdb.Error:  # not built in this run (--no-train): the missing artefact is the error
+            trained_rows = None
+        if trained_rows == 0:
+            log.warning("no ghosting model: its scoring tables are left empty")
+            return None
+        raise
+
+
 def _model_name(name: str) -> str:
     return MODEL_NAME if name == "model" else name
 
 
 def feature_screening(dbt) -> pd.DataFrame:
-    model = load()
+    model = stored_model(dbt)
+    if model is None:
+        return pd.DataFrame({"feature": pd.Series(dtype="string"), "importance": pd.Series(dtype="float64"),
+                             "importance_std": pd.Series(dtype="float64"), "share": pd.Series(dtype="float64"),
+                             "rank": pd.Series(dtype="int64"), "selected": pd.Series(dtype="bool"),
+                             "in_model": pd.Series(dtype="bool"), "model_version": pd.Series(dtype="string")})
     scr = model.screening.copy() if model.screening is not None else pd.DataFrame(
         columns=["feature", "importance", "importance_std", "share", "rank", "selected"])
     scr["selected"] = scr["selected"].astype(bool)
@@ -165,7 +204,9 @@ def _empty(columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
-    model = load()
+    model = stored_model(dbt)
+    if model is None:
+        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
     fw = first_week(dbt)
     parts = [_trajectories(model, tracks(refs, PASS_PLAYS, fw)),
              _trajectories(model, _with_targets(model, tracks(refs, BALL_IN_AIR, fw)))]
@@ -230,7 +271,9 @@ def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
 
 
 def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
-    model = load()
+    model = stored_model(dbt)
+    if model is None:
+        return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     fw = first_week(dbt)
     scored: dict[tuple[str, str], list[tuple[data.Windows, np.ndarray]]] = {}
     for name in (BALL_IN_AIR, PASS_PLAYS):
@@ -276,7 +319,9 @@ CLOSING_COLUMNS = ["game_id", "play_id", "nfl_id", "dataset", "condition", "scor
 
 
 def _closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
-    model = load()
+    model = stored_model(dbt)
+    if model is None:
+        return _empty(CLOSING_COLUMNS, ints=("game_id", "play_id", "nfl_id", "n_frames"))
     seed = int(dbt.config.get("ghosting_closing_seed") or 0)
     fw = first_week(dbt)
     parts, labels = [], []

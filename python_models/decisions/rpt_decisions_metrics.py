@@ -14,6 +14,10 @@ def model(dbt, session):
         dbt.ref("fct_completion_cv_predictions")
     except Exception:  # noqa: BLE001
         pass
+    try:  # (dbt reads literal ref names only: one call per model)
+        dbt.ref("ghosting_model_training")
+    except Exception:  # noqa: BLE001
+        pass
     refs = {"int_decision_passes": dbt.ref("int_decision_passes"), "fct_tracking": dbt.ref("fct_tracking")}
     options = dbt.ref("fct_target_options").df()
     measured = dbt.ref("fct_pass_features").df()
