@@ -197,13 +197,14 @@ def test_warehouse_named_like_a_schema_is_refused(tmp_path):
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_bdb2021_week_file_alone_builds_every_model(tmp_path, dbt_isolation, monkeypatch):
-    """One real game of a 2021 week file, no plays.csv, every model trained: its 68 passes are passes, the
+    """One real game of a 2021 week file, no plays.csv, every model trained: its 68 throws are passes (no play
+    table says who had the ball, so no side and no target is inferred: NULL, not guessed), the
     completion model skips a one-game dataset, and the ghosting model, with no game before the held-out
     weeks to learn from, is not trained (no artefact) while its scoring tables stay empty instead of failing."""
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     warehouse = tmp_path / "b21.duckdb"
     build([require_shared_data("bdb2021")], warehouse, quiet=True)
     passes = _query(warehouse, "select * from marts.fct_pass_events")
-    assert len(passes) == 68 and passes["target_nfl_id"].notna().all()
+    assert len(passes) == 68 and passes["throw_frame_id"].notna().all()
     assert _query(warehouse, "select count(*) from marts.fct_ghost_trajectories").iloc[0, 0] == 0
     assert not (tmp_path / "artifacts" / "ghosting").exists() or not any((tmp_path / "artifacts" / "ghosting").iterdir())
