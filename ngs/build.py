@@ -61,6 +61,10 @@ def dbt_env(warehouse: Path, target_path: str | Path | None = None) -> dict[str,
         NGS_REPO_ROOT=str(REPO_ROOT),
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        # numpy's OpenBLAS sets then deletes these at import; another dbt thread copying os.environ meanwhile
+        # failed a run with KeyError 'OPENBLAS_MAIN_FREE' (set, they stay put)
+        OPENBLAS_MAIN_FREE="1",
+        GOTOBLAS_MAIN_FREE="1",
     )
     # DuckDB's spill folder: one per build (two DuckDB processes must not share one), removed with the
     # build's other temp files
