@@ -1,17 +1,19 @@
 """Dashboards as code, end to end, on two warehouses built by the project's own pipeline: a simulated one
 (`ngs simulate` + `ngs build`, what `make demo` serves) and, where ../shared/data holds the BDB 2026
-release, a real one (two weeks of the 2023 season through `ngs build`). On each: Superset started by
+release, a real one (weeks 1 and 11 of the 2023 season through `ngs build`). On each: Superset started by
 `ngs serve` on a free port with a temporary state folder, the dashboards opening on that warehouse's
 dataset (real wherever there are real games), every chart's data API answering rows, and every
 dashboard rendered by Debian's chromium without a chart error or an empty chart. Screenshots go to
 `screenshots/<simulated|real>/` (git-ignored).
 
-The README's screenshots (`docs/img/`) are the real warehouse's: with NGS_DOCS_SCREENSHOTS=1 the test
-writes them there, scaled to 1000 px and palette-reduced. They come from the whole 2023 build:
+With NGS_DOCS_SCREENSHOTS=1 the test also writes the README's screenshots (`docs/img/`, scaled to 1000 px
+and palette-reduced): the real warehouse's where ../shared/data is present (the real run comes second
+and overwrites), the simulated one's for a dashboard the real release cannot fill (QB decisions). They
+come from the whole 2023 build:
 
     ngs build --data ../shared/data/bdb2026 --warehouse warehouse/real2023.duckdb
     NGS_DASHBOARD_REAL_WAREHOUSE=warehouse/real2023.duckdb NGS_DOCS_SCREENSHOTS=1 \
-        pytest tests/test_dashboards_browser.py -k real
+        pytest tests/test_dashboards_browser.py
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import require_shared_data
+from conftest import REAL_GHOSTING_FILES, EnvVars, require_shared_data
 
 from ngs.paths import REPO_ROOT
 from ngs.superset import ADMIN_USER, serve, snapshot_warehouse, stop
@@ -66,7 +68,7 @@ def _ngs(*args: str, env: dict[str, str]) -> None:
 @pytest.fixture(scope="module", params=["simulated", "real"])
 def dashboard_warehouse(request) -> tuple[str, Path]:
     """(dataset, warehouse). simulated: the session's fully built simulated warehouse (tests/conftest.py:
-    ingest, dbt build with every model trained and every test). real: weeks 1 and 2 of the BDB 2026
+    ingest, dbt build with every model trained and every test). real: weeks 1 and 11 of the BDB 2026
     release through `ngs build` (every model trained, quick settings); skipped without ../shared/data.
 
     NGS_DASHBOARD_TEST_WAREHOUSE / NGS_DASHBOARD_REAL_WAREHOUSE=path reuse a warehouse built before
@@ -78,20 +80,24 @@ def dashboard_warehouse(request) -> tuple[str, Path]:
         return kind, Path(os.environ[env]).resolve()
     if kind == "simulated":
         return kind, request.getfixturevalue("full_sim_warehouse")
-    return kind, _real_weeks(request, ["output_2023_w01.csv", "output_2023_w02.csv"])
+    return kind, _real_weeks(request)
 
 
-def _real_weeks(request, weeks: list[str]) -> Path:
+def _real_weeks(request) -> Path:
+    """Weeks 1 and 11 of the BDB 2026 release (symlinks to ../shared/data) through `ngs build` as a user runs
+    it, every model trained (quick settings) into a folder of its own: week 11 is the ghosting model's
+    held-out week, so every model-quality chart has real rows."""
     from ngs.build import build
 
     request.getfixturevalue("dbt_isolation")
     root = request.getfixturevalue("tmp_path_factory").mktemp("real_dashboards")
     release = root / "release"
     release.mkdir()
-    for name in [*weeks, "supplementary_data.csv"]:
+    for name in REAL_GHOSTING_FILES:
         (release / name).symlink_to(require_shared_data("bdb2026", name))
     warehouse = root / "real.duckdb"
-    build([release], warehouse, quiet=True)
+    with EnvVars(NGS_ARTIFACTS_DIR=str(root / "artifacts")):
+        build([release], warehouse, quiet=True)
     return warehouse
 
 
@@ -121,9 +127,9 @@ def _empty_marts(warehouse: Path) -> set[str]:
         return {t for t in tables if t not in have or not con.execute(f"select count(*) from marts.{t}").fetchone()[0]}
 
 
-# What the real BDB 2026 release cannot fill (no pre-throw tracking of every player: no ghosted windows,
-# no per-option decisions); on simulated data every mart has rows.
-REAL_MAY_BE_EMPTY = {"fct_ghost_trajectories", "fct_target_options", "rpt_qb_decisions"}
+# What the real BDB 2026 release cannot fill (output-only plays: no passer tracked and no pre-throw tracking
+# of every receiver, so no per-option decisions); on simulated data every mart has rows.
+REAL_MAY_BE_EMPTY = {"fct_target_options", "rpt_qb_decisions"}
 
 
 def _chart_tables() -> dict[str, str]:
@@ -364,7 +370,7 @@ def test_dashboard_renders(dashboard_warehouse, superset, browser_page, slug):
         assert "Week" in filter_bar
         name, attempts = _expected_qb_leader(dashboard_warehouse[1], kind)
         assert qb_rows and qb_rows[0][0] == name and str(attempts) in qb_rows[0], (name, attempts, qb_rows[:3])
-    if kind == "real" and os.environ.get("NGS_DOCS_SCREENSHOTS") == "1":
+    if os.environ.get("NGS_DOCS_SCREENSHOTS") == "1":  # the real run comes second and overwrites what it draws
         _docs_copy(shot, DOCS_IMG / f"{slug}.png")
 
 

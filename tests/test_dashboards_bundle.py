@@ -24,6 +24,7 @@ from ngs.superset.bundle import (
     URI_PLACEHOLDER,
     Bundle,
     build_zip,
+    check_bundle,
     dashboard_defaults,
     dataset_filter_tables,
     dataset_values,
@@ -175,6 +176,22 @@ def test_unknown_dataset_or_stray_placeholder_is_refused():
     files[chart]["description"] = f"for {DATASET_PLACEHOLDER}"
     with pytest.raises(ValueError, match=f"dashboards/{chart}: .*NGS_DEFAULT_DATASET"):
         build_zip(Bundle(files), URI, defaults={"leaderboards": "real"})
+
+
+def test_older_warehouse_without_the_pass_mart_still_zips():
+    """A warehouse built before fct_pass_attempts_scored: its charts and the filters on it are left out,
+    the closing leaderboard stays, and no placeholder is left behind."""
+    tables = {(ds.get("schema") or "main", ds["table_name"]): {c["column_name"]: c["type"] for c in ds["columns"]}
+              for ds in BUNDLE.datasets().values() if ds["table_name"] != "fct_pass_attempts_scored"}
+    check = check_bundle(BUNDLE, tables)
+    assert check.problems == ["dataset marts.fct_pass_attempts_scored: table missing in the warehouse"]
+    files = _zip_files(build_zip(BUNDLE, URI, check, defaults={"leaderboards": None, "qb-decisions": "simulated"}))
+    dash = files["dashboards/leaderboards.yaml"]
+    charts = {n["meta"]["sliceName"] for n in dash["position"].values() if isinstance(n, dict) and n.get("type") == "CHART"}
+    assert charts == {"Defensive backs: closing on the target (lower = closes faster)",
+                      "Mean closing score by defender (lower = better)"}
+    assert dash["metadata"]["native_filter_configuration"] == []
+    assert "datasets/ngs_warehouse/fct_pass_attempts_scored.yaml" not in files
 
 
 def test_default_dataset_prefers_real():

@@ -422,10 +422,9 @@ def cli_main(args) -> int:
         return 0
     served = serve(Path(args.warehouse))
     print(f"Serving snapshot {served.snapshot} (read-only; rerun `ngs serve` after `ngs build` to refresh)")
-    opens = {value: sorted(s for s, v in served.defaults.items() if v == value) for value in served.defaults.values()}
-    for value, slugs in sorted(opens.items(), key=lambda kv: str(kv[0])):
-        print(f"  {', '.join(slugs)}: open on " + (f"the {value} games (Dataset filter)" if value
-                                                  else "every dataset (no rows to choose from)"))
+    for slug, value in sorted(served.defaults.items(), key=lambda kv: (kv[1] is None, kv[0])):
+        print(f"  {slug}: opens on " + (f"the {value} games (Dataset filter)" if value
+                                       else "no dataset by default (no rows of the loaded games)"))
     print(f"Superset is up at {served.url} in {served.timings['total_s']:.0f} s")
     print(f"  login: {served.username} / {served.password}   (password from {served.password_source})")
     print(f"  dashboards: {served.url}dashboard/list/   stop with `ngs serve --stop`")

@@ -53,7 +53,7 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
                                 ("catch_rate", "DOUBLE"), ("expected_catch_rate", "DOUBLE"),
                                 ("catch_rate_over_expected_pct", "DOUBLE"), ("mean_separation_arrival_yd", "DOUBLE")],
     "rpt_db_closing_leaderboard": [("dataset", "VARCHAR"), ("nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
-                                   ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
+                                   ("player_label", "VARCHAR"), ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
                                    ("mean_ghost_score", "DOUBLE"), ("closing_vs_ghost", "DOUBLE"),
                                    ("mean_effort", "DOUBLE"), ("closing_rank", "BIGINT")],
     "rpt_qb_decisions": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
@@ -94,13 +94,11 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
 # in Superset (the Play box can pick a play of another game before the Game box has applied).
 GAME_PLAY = ("game_play", "VARCHAR", "cast(game_id as varchar) || ' / ' || cast(play_id as varchar)")
 
-# Display-only columns computed by Superset from one mart column (a label, never a number): the tracking
-# rows of the ball carry no club, and a chart legend would show "<NULL>" for it.
+# Display-only columns computed by Superset from mart columns (labels, never numbers): the tracking rows of
+# the ball carry no club, and a chart legend would show "<NULL>" for it; a bar's label is a name and team.
 CALCULATED: dict[str, list[tuple[str, str, str]]] = {
     "fct_tracking": [("team", "VARCHAR", "coalesce(club, 'ball')"), GAME_PLAY],
     "fct_ghost_trajectories": [GAME_PLAY],
-    # defenders of the real BDB 2026 tracks are not in dim_players: no name, so label them by id
-    "rpt_db_closing_leaderboard": [("player", "VARCHAR", "coalesce(display_name, 'nfl_id ' || nfl_id)")],
     # a bar per player and team: two players of one short name ("J.Williams") on different teams stay apart
     "fct_pass_attempts_scored": [("passer", "VARCHAR", "passer_name || ' (' || club || ')'"),
                                  ("receiver", "VARCHAR", "target_name || ' (' || club || ')'")],
@@ -473,14 +471,14 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                       row_limit=BUSIEST, y_format=YD),
         table_chart("db_closing_table", "Defensive backs: closing on the target (lower = closes faster)",
                     "rpt_db_closing_leaderboard",
-                    ["closing_rank", "player", "mean_score", "closing_vs_ghost", "trajectories", "mean_ghost_score",
+                    ["closing_rank", "player_label", "mean_score", "closing_vs_ghost", "trajectories", "mean_ghost_score",
                      "mean_effort", "position", "dataset"], "closing_rank", ascending=True,
                     formats={"mean_score": YD, "mean_ghost_score": YD, "closing_vs_ghost": "+.2f",
                              "mean_effort": YD},
                     description="marts.rpt_db_closing_leaderboard: mean closing score on real trajectories, "
                                 "the ghost's on the same plays, and the difference (< 0: closed better)"),
         bar_chart("db_closing_bar", "Mean closing score by defender (lower = better)", "rpt_db_closing_leaderboard",
-                  "player", "mean_score", "closing score", y_format=YD, ascending=True,
+                  "player_label", "mean_score", "closing score", y_format=YD, ascending=True,
                   horizontal=True),
         # 2. QB decision-making
         table_chart("qb_decisions_table", "QB decisions: best option thrown to, completion probability given up",
@@ -569,7 +567,8 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                   description="Passers and receivers ranked over the weeks the filters keep (the passes of "
                               "fct_pass_attempts_scored, per player and team), defensive backs by the closing "
                               "leaderboard mart (per player over all his scored trajectories); real and simulated "
-                              "data apart, the real games first wherever the warehouse holds any"),
+                              "data apart, the real games first wherever the warehouse holds any",
+                  height=60),
         Dashboard("qb-decisions", "QB decision-making",
                   [[("qb_decisions_table", 12)],
                    [("qb_best_option_bar", 6), ("qb_cp_given_up_bar", 6)],
