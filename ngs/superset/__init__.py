@@ -36,12 +36,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ngs.errors import NgsError
 from ngs.paths import DEFAULT_WAREHOUSE, REPO_ROOT
-from ngs.superset.bundle import BUNDLE_DIR, CheckResult, build_zip, check_bundle, digest, load_bundle
+from ngs.superset.bundle import (
+    BUNDLE_DIR,
+    CheckResult,
+    build_zip,
+    check_bundle,
+    dashboard_defaults,
+    dataset_filter_tables,
+    dataset_values,
+    digest,
+    load_bundle,
+)
 from ngs.superset.guard import duckdb_uri
 
 DEFAULT_PORT = 8088
@@ -75,6 +85,8 @@ class Served:
     snapshot: Path
     check: CheckResult
     timings: dict[str, float]
+    # per dashboard slug, what its Dataset filter opens on (real where its mart has real rows)
+    defaults: dict[str, str | None] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -329,7 +341,13 @@ def serve(warehouse: Path = DEFAULT_WAREHOUSE, state: Path | None = None, port: 
         log(f"warning: {problem}; its charts are left out")
     for slug in check.dropped_dashboards:
         log(f"warning: dashboard {slug} left out: none of its tables is in {warehouse}")
-    data = build_zip(bundle, duckdb_uri(snapshot), check)
+    import duckdb
+
+    try:
+        defaults = dashboard_defaults(bundle, dataset_values(snapshot, dataset_filter_tables(bundle)))
+    except duckdb.Error as exc:
+        raise SupersetError(f"cannot read the dataset column of the snapshot of {warehouse} ({exc})") from exc
+    data = build_zip(bundle, duckdb_uri(snapshot), check, defaults=defaults)
 
     write_config(state)
     password, password_source = _admin_password(state)
@@ -369,7 +387,7 @@ def serve(warehouse: Path = DEFAULT_WAREHOUSE, state: Path | None = None, port: 
         _save_state(state, st)
     timings["total_s"] = time.monotonic() - t0
     return Served(f"http://127.0.0.1:{port}/", ADMIN_USER, password, password_source, pid, snapshot, check,
-                  timings)
+                  timings, defaults)
 
 
 def stop(state: Path | None = None) -> bool:
@@ -404,6 +422,9 @@ def cli_main(args) -> int:
         return 0
     served = serve(Path(args.warehouse))
     print(f"Serving snapshot {served.snapshot} (read-only; rerun `ngs serve` after `ngs build` to refresh)")
+    for slug, value in sorted(served.defaults.items(), key=lambda kv: (kv[1] is None, kv[0])):
+        print(f"  {slug}: opens on " + (f"the {value} games (Dataset filter)" if value
+                                       else "no dataset by default (no rows of the loaded games)"))
     print(f"Superset is up at {served.url} in {served.timings['total_s']:.0f} s")
     print(f"  login: {served.username} / {served.password}   (password from {served.password_source})")
     print(f"  dashboards: {served.url}dashboard/list/   stop with `ngs serve --stop`")

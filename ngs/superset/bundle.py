@@ -1,8 +1,14 @@
 """The dashboards-as-code bundle: read `dashboards/` (Superset's export format, unzipped, in git), check
-it against the marts of a warehouse, template the database URI and zip it for import.
+it against the marts of a warehouse, fill in its two placeholders and zip it for import.
 
-The YAML in git holds the placeholder `{{ NGS_WAREHOUSE_URI }}` where Superset's export would hold a
-machine path; `build_zip` puts the serving snapshot's read-only URI there.
+The YAML in git holds two placeholders, and `build_zip` fills both in:
+
+- `{{ NGS_WAREHOUSE_URI }}` where Superset's export would hold a machine path (the database's
+  `sqlalchemy_uri`): the serving snapshot's read-only URI;
+- `{{ NGS_DEFAULT_DATASET }}` as the default value of a dashboard's Dataset filter: `real` when the
+  served warehouse holds real games (dim_games.dataset) and the filter's mart has rows of them, else
+  `simulated` likewise (`dashboard_defaults`), so the dashboards open on the real season wherever
+  one was loaded; no default where the mart has rows of neither.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +27,8 @@ from ngs.paths import REPO_ROOT
 
 BUNDLE_DIR = REPO_ROOT / "dashboards"
 URI_PLACEHOLDER = "{{ NGS_WAREHOUSE_URI }}"
+DATASET_PLACEHOLDER = "{{ NGS_DEFAULT_DATASET }}"
+DATASETS = ("real", "simulated")  # dim_games.dataset
 BUNDLE_SECTIONS = ("databases", "datasets", "charts", "dashboards")
 ZIP_TOP = "ngs_dashboards"
 
@@ -132,9 +141,81 @@ def _prune_dashboard(dash: dict, bad_charts: set[str], bad_datasets: set[str]) -
     return dash
 
 
+def dataset_values(path: Path, tables: set[str]) -> dict[str, set[str]]:
+    """For each of these marts that has a `dataset` column: the datasets ('real', 'simulated') of its
+    rows. Opens the warehouse (or snapshot) read-only; a mart that is missing or has no such column is
+    left out."""
+    import duckdb
+
+    con = duckdb.connect(str(Path(path).resolve()), read_only=True)
+    try:
+        have = {t for (t,) in con.execute("select table_name from information_schema.columns where "
+                                          "table_schema = 'marts' and column_name = 'dataset'").fetchall()}
+        return {t: {d for (d,) in con.execute(f'select distinct dataset from marts."{t}" '
+                                              "where dataset is not null").fetchall()}
+                for t in sorted(tables & have)}
+    finally:
+        con.close()
+
+
+def default_dataset(datasets: set[str]) -> str | None:
+    """What a dashboard opens on: the real games where there are any, else the simulated ones."""
+    for name in DATASETS:
+        if name in datasets:
+            return name
+    return None
+
+
+def _placeholder_filters(dash: dict) -> list[dict]:
+    return [f for f in dash.get("metadata", {}).get("native_filter_configuration", [])
+            if ((f.get("defaultDataMask") or {}).get("filterState") or {}).get("value") == [DATASET_PLACEHOLDER]]
+
+
+def dataset_filter_tables(bundle: Bundle) -> set[str]:
+    """What `dashboard_defaults` needs to know the datasets of: dim_games (the games loaded) and the marts
+    the Dataset filters (those with the placeholder default) read their values from."""
+    datasets = bundle.datasets()
+    return {"dim_games"} | {datasets[f["targets"][0]["datasetUuid"]]["table_name"]
+                            for dash in bundle.dashboards().values() for f in _placeholder_filters(dash)}
+
+
+def dashboard_defaults(bundle: Bundle, values: dict[str, set[str]]) -> dict[str, str | None]:
+    """Per dashboard slug, what its Dataset filter opens on: `real` where the warehouse holds real games
+    (dim_games) and the filter's mart has rows of them, else `simulated` likewise, else no default.
+    `values`: mart -> the datasets of its rows (`dataset_values`)."""
+    datasets = bundle.datasets()
+    games = values.get("dim_games")
+    out: dict[str, str | None] = {}
+    for dash in bundle.dashboards().values():
+        for f in _placeholder_filters(dash):
+            table = datasets[f["targets"][0]["datasetUuid"]]["table_name"]
+            have = values.get(table, set())
+            out[dash.get("slug") or dash["dashboard_title"]] = default_dataset(have if games is None else have & games)
+    return out
+
+
+def set_default_dataset(dash: dict, value: str | None) -> dict:
+    """Fill in the `{{ NGS_DEFAULT_DATASET }}` default of a dashboard's filters: `value` as the selected
+    value (and the filter it applies on first load), or no default at all when `value` is None."""
+    if value is not None and value not in DATASETS:
+        raise ValueError(f"default dataset {value!r}: expected one of {', '.join(DATASETS)}")
+    dash = copy.deepcopy(dash)
+    for f in _placeholder_filters(dash):
+        mask = f["defaultDataMask"]
+        if value is None:
+            mask["filterState"] = {}
+            mask["extraFormData"] = {}
+        else:
+            mask["filterState"] = {"value": [value]}
+            for flt in mask.get("extraFormData", {}).get("filters", []):
+                flt["val"] = [value if v == DATASET_PLACEHOLDER else v for v in flt.get("val", [])]
+    return dash
+
+
 def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = None,
-              keep_dashboard_type: bool = False) -> bytes:
-    """The import ZIP (one top folder), URI templated, unservable charts and dashboards left out.
+              keep_dashboard_type: bool = False, defaults: dict[str, str | None] | None = None) -> bytes:
+    """The import ZIP (one top folder), URI templated, unservable charts and dashboards left out, each
+    dashboard's Dataset filter defaulting to `defaults[slug]` (`dashboard_defaults`; none when absent).
 
     `metadata.yaml` says `type: assets` in the ZIP so Superset's asset importer (which overwrites
     databases and datasets) accepts it; the copy in git says `Dashboard`, so the folder also imports
@@ -160,8 +241,14 @@ def build_zip(bundle: Bundle, database_uri: str, check: CheckResult | None = Non
                 if (content.get("slug") or content["dashboard_title"]) in dropped:
                     continue
                 content = _prune_dashboard(content, check.bad_charts, check.bad_datasets)
+                content = set_default_dataset(content, (defaults or {}).get(content.get("slug")
+                                                                            or content["dashboard_title"]))
+            text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+            for placeholder in (URI_PLACEHOLDER, DATASET_PLACEHOLDER):
+                if placeholder in text:
+                    raise ValueError(f"dashboards/{rel}: {placeholder} left where build_zip does not fill it in")
             info = zipfile.ZipInfo(f"{ZIP_TOP}/{rel}", date_time=(2020, 1, 1, 0, 0, 0))
-            zf.writestr(info, yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
+            zf.writestr(info, text)
     return buf.getvalue()
 
 
@@ -176,12 +263,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--duckdb", type=Path, required=True, help="DuckDB file the database should point at")
     parser.add_argument("--out", type=Path, default=Path("bundle.zip"))
+    parser.add_argument("--dataset", choices=(*DATASETS, "none"), default=None,
+                        help="what the Dataset filters default to (default: real if the warehouse has real games)")
     args = parser.parse_args(argv)
     from ngs.superset.guard import duckdb_uri
 
-    data = build_zip(load_bundle(), duckdb_uri(args.duckdb), keep_dashboard_type=True)
+    if not args.duckdb.exists():
+        print(f"error: no warehouse at {args.duckdb}", file=sys.stderr)
+        return 2
+    bundle = load_bundle()
+    if args.dataset:
+        value = None if args.dataset == "none" else args.dataset
+        defaults = {slug: value for slug in dashboard_defaults(bundle, {})}
+    else:
+        import duckdb
+
+        try:
+            defaults = dashboard_defaults(bundle, dataset_values(args.duckdb, dataset_filter_tables(bundle)))
+        except duckdb.Error as exc:
+            print(f"error: cannot read {args.duckdb} ({exc}); pass --dataset", file=sys.stderr)
+            return 2
+    data = build_zip(bundle, duckdb_uri(args.duckdb), keep_dashboard_type=True, defaults=defaults)
     args.out.write_bytes(data)
-    print(f"wrote {args.out}: superset import-dashboards -p {args.out} -u admin")
+    opens = ", ".join(f"{slug}: {value or 'no default'}" for slug, value in sorted(defaults.items()))
+    print(f"wrote {args.out} (Dataset filters open on {opens}): superset import-dashboards -p {args.out} -u admin")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from ngs.paths import REPO_ROOT
-from ngs.superset.bundle import BUNDLE_DIR, URI_PLACEHOLDER
+from ngs.superset.bundle import BUNDLE_DIR, DATASET_PLACEHOLDER, URI_PLACEHOLDER
 
 NS = uuid.UUID("6f1b3a52-3c57-4d1e-9a43-0d5b1c2e7a10")
 DATABASE_NAME = "NGS warehouse"
@@ -37,6 +37,13 @@ def _uuid(kind: str, name: str) -> str:
 # ------------------------------------------------------------------------------------------ datasets
 # Contract columns per mart: (name, type). The check at load time compares them with the warehouse.
 DATASETS: dict[str, list[tuple[str, str]]] = {
+    "fct_pass_attempts_scored": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("dataset", "VARCHAR"),
+                                 ("season", "INTEGER"), ("week", "INTEGER"), ("club", "VARCHAR"),
+                                 ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
+                                 ("target_nfl_id", "BIGINT"), ("target_name", "VARCHAR"), ("is_complete", "BOOLEAN"),
+                                 ("receiver_separation_arrival_yd", "DOUBLE"),
+                                 ("expected_completion_probability", "DOUBLE"),
+                                 ("completion_over_expected", "DOUBLE"), ("in_training", "BOOLEAN")],
     "rpt_qb_cpoe": [("dataset", "VARCHAR"), ("season", "INTEGER"), ("club", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
                     ("attempts", "BIGINT"), ("completions", "BIGINT"), ("completion_rate", "DOUBLE"),
                     ("expected_completion_rate", "DOUBLE"), ("cpoe_pct", "DOUBLE")],
@@ -46,7 +53,7 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
                                 ("catch_rate", "DOUBLE"), ("expected_catch_rate", "DOUBLE"),
                                 ("catch_rate_over_expected_pct", "DOUBLE"), ("mean_separation_arrival_yd", "DOUBLE")],
     "rpt_db_closing_leaderboard": [("dataset", "VARCHAR"), ("nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
-                                   ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
+                                   ("player_label", "VARCHAR"), ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
                                    ("mean_ghost_score", "DOUBLE"), ("closing_vs_ghost", "DOUBLE"),
                                    ("mean_effort", "DOUBLE"), ("closing_rank", "BIGINT")],
     "rpt_qb_decisions": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
@@ -87,13 +94,37 @@ DATASETS: dict[str, list[tuple[str, str]]] = {
 # in Superset (the Play box can pick a play of another game before the Game box has applied).
 GAME_PLAY = ("game_play", "VARCHAR", "cast(game_id as varchar) || ' / ' || cast(play_id as varchar)")
 
-# Display-only columns computed by Superset from one mart column (a label, never a number): the tracking
-# rows of the ball carry no club, and a chart legend would show "<NULL>" for it.
+# Display-only columns computed by Superset from mart columns (labels, never numbers): the tracking rows of
+# the ball carry no club, and a chart legend would show "<NULL>" for it; a bar's label is a name and team.
 CALCULATED: dict[str, list[tuple[str, str, str]]] = {
     "fct_tracking": [("team", "VARCHAR", "coalesce(club, 'ball')"), GAME_PLAY],
     "fct_ghost_trajectories": [GAME_PLAY],
-    # defenders of the real BDB 2026 tracks are not in dim_players: no name, so label them by id
-    "rpt_db_closing_leaderboard": [("player", "VARCHAR", "coalesce(display_name, 'nfl_id ' || nfl_id)")],
+    # a bar per player and team: two players of one short name ("J.Williams") on different teams stay apart
+    "fct_pass_attempts_scored": [("passer", "VARCHAR", "passer_name || ' (' || club || ')'"),
+                                 ("receiver", "VARCHAR", "target_name || ' (' || club || ')'")],
+}
+
+
+# Saved metrics per dataset: (name, label, SQL aggregate, d3 format). Plain aggregates of one pass-level mart
+# column, named and defined as the season marts name and define them (rpt_qb_cpoe, rpt_receiver_separation:
+# CPOE = 100 x mean of completion_over_expected), so a chart can regroup the passes by any week range.
+_COMPLETED = "COUNT(CASE WHEN is_complete THEN 1 END)"
+_RATE = "AVG(CASE WHEN is_complete THEN 1.0 ELSE 0.0 END)"
+_OVER_EXPECTED = "100 * AVG(completion_over_expected)"
+METRICS: dict[str, list[tuple[str, str, str, str | None]]] = {
+    "fct_pass_attempts_scored": [
+        ("attempts", "attempts", "COUNT(*)", None),
+        ("completions", "completions", _COMPLETED, None),
+        ("completion_rate", "completion %", _RATE, ".1%"),
+        ("expected_completion_rate", "expected completion %", "AVG(expected_completion_probability)", ".1%"),
+        ("cpoe_pct", "CPOE (pp)", _OVER_EXPECTED, "+.1f"),
+        ("targets", "targets", "COUNT(*)", None),
+        ("catches", "catches", _COMPLETED, None),
+        ("catch_rate", "catch %", _RATE, ".1%"),
+        ("expected_catch_rate", "expected catch %", "AVG(expected_completion_probability)", ".1%"),
+        ("catch_rate_over_expected_pct", "catch % over expected (pp)", _OVER_EXPECTED, "+.1f"),
+        ("mean_separation_arrival_yd", "separation at arrival (yd)", "AVG(receiver_separation_arrival_yd)", ".2f"),
+    ],
 }
 
 
@@ -110,7 +141,10 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
         "always_filter_main_dttm": False, "uuid": _uuid("dataset", table),
         "metrics": [{"metric_name": "count", "verbose_name": "COUNT(*)", "metric_type": "count",
                      "expression": "COUNT(*)", "description": None, "d3format": None, "currency": None,
-                     "extra": {}, "warning_text": None}],
+                     "extra": {}, "warning_text": None}]
+        + [{"metric_name": name, "verbose_name": label, "metric_type": None, "expression": expression,
+            "description": None, "d3format": fmt, "currency": None, "extra": {}, "warning_text": None}
+           for name, label, expression, fmt in METRICS.get(table, [])],
         "columns": [{"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True,
                      "type": _generic(dtype), "advanced_data_type": None, "groupby": True, "filterable": True,
                      "expression": expression, "description": None, "python_date_format": None, "extra": {}}
@@ -140,9 +174,24 @@ def is_false(column: str) -> dict:
     return where(column, "IS FALSE")
 
 
+def having(metric: str, operator: str, value: float) -> dict:
+    """A HAVING filter on one saved metric (`attempts >= 20`): its aggregate, as the dataset defines it."""
+    expression = _metric_expression(metric)
+    return {"expressionType": "SQL", "clause": "HAVING", "sqlExpression": f"{expression} {operator} {value}",
+            "subject": None, "operator": None, "comparator": None, "isExtra": False, "isNew": False,
+            "filterOptionName": "filter_" + _uuid("filter", f"HAVING {metric} {operator} {value}")[:8]}
+
+
+def _metric_expression(name: str) -> str:
+    found = {m: expr for metrics in METRICS.values() for m, _, expr, _ in metrics}
+    return found[name]
+
+
 def _query_filters(filters) -> list[dict]:
     out = []
     for f in filters:
+        if f.get("clause") == "HAVING":
+            continue
         q = {"col": f["subject"], "op": f["operator"]}
         if f.get("comparator") is not None:
             q["val"] = f["comparator"]
@@ -166,8 +215,8 @@ class Chart:
         return _uuid("chart", self.key)
 
 
-def _query(columns=(), metrics=(), orderby=(), row_limit=1000, filters=()) -> dict:
-    return {"filters": list(filters), "extras": {"having": "", "where": ""}, "applied_time_extras": {},
+def _query(columns=(), metrics=(), orderby=(), row_limit=1000, filters=(), having_sql="") -> dict:
+    return {"filters": list(filters), "extras": {"having": having_sql, "where": ""}, "applied_time_extras": {},
             "columns": list(columns), "metrics": list(metrics), "orderby": list(orderby),
             "annotation_layers": [], "row_limit": row_limit, "series_limit": 0, "order_desc": True,
             "url_params": {}, "custom_params": {}, "custom_form_data": {}, "post_processing": []}
@@ -191,6 +240,48 @@ def table_chart(key, title, table, columns, sort, ascending=False, row_limit=500
     return Chart(key, title, table, "table", params,
                  _query(columns=columns, orderby=[[c, asc] for c, asc in order], row_limit=row_limit,
                         filters=_query_filters(filters)), description)
+
+
+def _having_sql(filters) -> str:
+    return " AND ".join(f"({f['sqlExpression']})" for f in filters if f.get("clause") == "HAVING")
+
+
+def agg_table_chart(key, title, table, groupby, metrics, sort, ascending=False, filters=(), row_limit=500,
+                    page_length=10, description="") -> Chart:
+    """A table of saved metrics per group (say per passer over the weeks a dashboard filter keeps), ordered
+    by the saved metric `sort`; sortable by any column in the browser, with search. Number formats come
+    from the dataset's metrics."""
+    params = {"viz_type": "table", "query_mode": "aggregate", "groupby": list(groupby), "metrics": list(metrics),
+              "all_columns": [], "percent_metrics": [], "adhoc_filters": list(filters),
+              "timeseries_limit_metric": sort, "order_desc": not ascending, "row_limit": row_limit,
+              "server_pagination": False, "server_page_length": page_length, "table_timestamp_format": "smart_date",
+              "show_cell_bars": True, "color_pn": True, "include_search": True, "allow_render_html": False,
+              "column_config": {}, "conditional_formatting": []}
+    return Chart(key, title, table, "table", params,
+                 _query(columns=groupby, metrics=metrics, orderby=[[sort, ascending]], row_limit=row_limit,
+                        filters=_query_filters(filters), having_sql=_having_sql(filters)), description)
+
+
+def agg_bar_chart(key, title, table, x, value, limit_by, row_limit=20, y_format="SMART_NUMBER", ascending=False,
+                  filters=(), description="") -> Chart:
+    """Horizontal bars of one saved metric per x (names on the vertical axis) for the `row_limit` x with
+    the highest saved metric `limit_by` (say the 20 passers with the most attempts in the weeks the
+    filters keep), sorted by the value (highest, or lowest with `ascending`, at the top)."""
+    params = {"viz_type": "echarts_timeseries_bar", "x_axis": x, "metrics": [value], "groupby": [],
+              "adhoc_filters": list(filters), "row_limit": row_limit, "timeseries_limit_metric": limit_by,
+              "order_desc": True,
+              # ECharts draws the first category of a horizontal bar chart at the bottom: sort the other way
+              "x_axis_sort": value, "x_axis_sort_asc": not ascending,
+              "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
+              "orientation": "horizontal", "show_legend": False, "legendType": "scroll",
+              "legendOrientation": "top", "show_value": False, "rich_tooltip": True,
+              "y_axis_format": y_format, "xAxisLabelRotation": 0, "truncate_metric": True,
+              "color_scheme": "supersetColors", "comparison_type": "values", "annotation_layers": [],
+              "x_axis_title": "", "x_axis_title_margin": 15, "y_axis_title": "", "y_axis_title_margin": 50,
+              "y_axis_title_position": "Left", "zoomable": False}
+    return Chart(key, title, table, "echarts_timeseries_bar", params,
+                 _query(columns=[x], metrics=[value], orderby=[[limit_by, False]], row_limit=row_limit,
+                        filters=_query_filters(filters), having_sql=_having_sql(filters)), description)
 
 
 def bar_chart(key, title, table, x, value, label, row_limit=12, y_format="SMART_NUMBER", ascending=False,
@@ -258,6 +349,8 @@ class Filter:
     first_item: bool = False
     parent: str | None = None  # name of the filter this one cascades from
     applies_to: list[str] = field(default_factory=list)  # chart keys in scope; empty = every chart
+    kind: str = "filter_select"  # or filter_range (a numeric range: from-to, a slider)
+    default: str | None = None  # a select's default value (the bundle's placeholders, filled in at load time)
 
     @property
     def id(self) -> str:
@@ -300,13 +393,20 @@ def dashboard_yaml(dash: Dashboard, charts: dict[str, Chart]) -> dict:
     native = []
     for f in dash.filters:
         excluded = [charts[k].chart_id for k in in_dash if f.applies_to and k not in f.applies_to]
+        if f.kind == "filter_range":
+            controls = {"enableEmptyFilter": False}
+        else:
+            controls = {"enableEmptyFilter": False, "defaultToFirstItem": f.first_item,
+                        "multiSelect": not f.first_item, "searchAllOptions": False, "inverseSelection": False}
+        mask: dict = {"extraFormData": {}, "filterState": {}, "ownState": {}}
+        if f.default is not None:
+            mask["extraFormData"] = {"filters": [{"col": f.column, "op": "IN", "val": [f.default]}]}
+            mask["filterState"] = {"value": [f.default]}
         native.append({
-            "id": f.id, "name": f.name, "filterType": "filter_select", "type": "NATIVE_FILTER",
+            "id": f.id, "name": f.name, "filterType": f.kind, "type": "NATIVE_FILTER",
             "targets": [{"datasetUuid": _uuid("dataset", f.table), "column": {"name": f.column}}],
-            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": f.first_item,
-                              "multiSelect": not f.first_item, "searchAllOptions": False,
-                              "inverseSelection": False},
-            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+            "controlValues": controls,
+            "defaultDataMask": mask,
             "cascadeParentIds": [names[f.parent].id] if f.parent else [],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
             "description": "", "requiredFirst": f.first_item,
@@ -328,37 +428,57 @@ PCT = ".1%"
 YD = ".2f"
 
 
+def dbt_var(name: str, root: Path = REPO_ROOT) -> int:
+    """A var of dbt_project.yml (the marts' thresholds), so a chart qualifies players as the marts do."""
+    return int(yaml.safe_load((root / "dbt_project.yml").read_text())["vars"][name])
+
+
+# The leaderboards' qualifying minimum over the weeks a dashboard keeps (the tables' HAVING filter; edit the
+# chart to change it): the season marts' own (rpt_qb_cpoe, rpt_receiver_separation).
+MIN_ATTEMPTS = dbt_var("min_qb_attempts")
+MIN_TARGETS = dbt_var("min_receiver_targets")
+BUSIEST = 20  # the bars: the players with the most attempts / targets in the weeks the filters keep
+
+
 def build_specs() -> tuple[list[Chart], list[Dashboard]]:
     test_split = where("split", "==", "test")
     charts = [
-        # 1. Leaderboards (one row per player in each rpt_ mart; the bars show the mart's value as it is)
-        table_chart("qb_cpoe_table", "QB completion % over expected", "rpt_qb_cpoe",
-                    ["passer_name", "cpoe_pct", "attempts", "completion_rate", "expected_completion_rate",
-                     "completions", "club", "season", "dataset"], "cpoe_pct",
-                    formats={"completion_rate": PCT, "expected_completion_rate": PCT, "cpoe_pct": "+.1f"},
-                    description="marts.rpt_qb_cpoe: completion % minus the completion model's expected %, "
-                                "in percentage points"),
-        bar_chart("qb_cpoe_bar", "CPOE by passer (percentage points)", "rpt_qb_cpoe", "passer_name", "cpoe_pct",
-                  "CPOE (pp)", y_format="+.1f", horizontal=True),
-        table_chart("receiver_separation_table", "Receiver separation at arrival", "rpt_receiver_separation",
-                    ["receiver_name", "mean_separation_arrival_yd", "targets", "catch_rate_over_expected_pct",
-                     "catch_rate", "expected_catch_rate", "catches", "position", "club", "season", "dataset"],
-                    "mean_separation_arrival_yd",
-                    formats={"mean_separation_arrival_yd": YD, "catch_rate": PCT, "expected_catch_rate": PCT,
-                             "catch_rate_over_expected_pct": "+.1f"}),
-        bar_chart("receiver_separation_bar", "Mean separation from the nearest defender at arrival (yd)",
-                  "rpt_receiver_separation", "receiver_name", "mean_separation_arrival_yd", "separation (yd)",
-                  y_format=YD, horizontal=True),
+        # 1. Leaderboards. Passers and receivers: the passes of fct_pass_attempts_scored aggregated by the
+        # dataset's saved metrics (the season marts' definitions), so the Week filter regroups them; the
+        # defensive backs: one row per player in the rpt_ mart (the bars show its value as it is)
+        agg_table_chart("qb_cpoe_table", "QB completion % over expected", "fct_pass_attempts_scored",
+                        ["passer_name", "club", "season", "dataset"],
+                        ["cpoe_pct", "attempts", "completion_rate", "expected_completion_rate", "completions"],
+                        "cpoe_pct", filters=[having("attempts", ">=", MIN_ATTEMPTS)],
+                        description="marts.fct_pass_attempts_scored per passer and team over the weeks the filters "
+                                    "keep: completion % minus the completion model's expected % (out of sample), in "
+                                    f"percentage points; passers with {MIN_ATTEMPTS}+ attempts (the chart's "
+                                    "HAVING filter)"),
+        agg_bar_chart("qb_cpoe_bar", f"CPOE of the {BUSIEST} passers with the most attempts (pp)",
+                      "fct_pass_attempts_scored", "passer", "cpoe_pct", "attempts", row_limit=BUSIEST,
+                      y_format="+.1f"),
+        agg_table_chart("receiver_separation_table", "Receiver separation at arrival", "fct_pass_attempts_scored",
+                        ["target_name", "club", "season", "dataset"],
+                        ["mean_separation_arrival_yd", "targets", "catch_rate_over_expected_pct", "catch_rate",
+                         "expected_catch_rate", "catches"],
+                        "mean_separation_arrival_yd", filters=[having("targets", ">=", MIN_TARGETS)],
+                        description="marts.fct_pass_attempts_scored per targeted receiver and team over the weeks "
+                                    "the filters keep: distance to the nearest defender when the ball arrives, and "
+                                    f"catch % over the model's expected %; receivers with {MIN_TARGETS}+ targets"),
+        agg_bar_chart("receiver_separation_bar",
+                      f"Separation at arrival of the {BUSIEST} most-targeted receivers (yd)",
+                      "fct_pass_attempts_scored", "receiver", "mean_separation_arrival_yd", "targets",
+                      row_limit=BUSIEST, y_format=YD),
         table_chart("db_closing_table", "Defensive backs: closing on the target (lower = closes faster)",
                     "rpt_db_closing_leaderboard",
-                    ["closing_rank", "player", "mean_score", "closing_vs_ghost", "trajectories", "mean_ghost_score",
+                    ["closing_rank", "player_label", "mean_score", "closing_vs_ghost", "trajectories", "mean_ghost_score",
                      "mean_effort", "position", "dataset"], "closing_rank", ascending=True,
                     formats={"mean_score": YD, "mean_ghost_score": YD, "closing_vs_ghost": "+.2f",
                              "mean_effort": YD},
                     description="marts.rpt_db_closing_leaderboard: mean closing score on real trajectories, "
                                 "the ghost's on the same plays, and the difference (< 0: closed better)"),
         bar_chart("db_closing_bar", "Mean closing score by defender (lower = better)", "rpt_db_closing_leaderboard",
-                  "player", "mean_score", "closing score", y_format=YD, ascending=True,
+                  "player_label", "mean_score", "closing score", y_format=YD, ascending=True,
                   horizontal=True),
         # 2. QB decision-making
         table_chart("qb_decisions_table", "QB decisions: best option thrown to, completion probability given up",
@@ -438,17 +558,23 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                   [[("qb_cpoe_table", 7), ("qb_cpoe_bar", 5)],
                    [("receiver_separation_table", 7), ("receiver_separation_bar", 5)],
                    [("db_closing_table", 7), ("db_closing_bar", 5)]],
-                  filters=[Filter("Dataset", "rpt_db_closing_leaderboard", "dataset"),
-                           Filter("Season", "rpt_qb_cpoe", "season", applies_to=offence),
-                           Filter("Team", "rpt_qb_cpoe", "club", applies_to=offence)],
-                  description="Passers, receivers and defensive backs ranked by the rpt_ marts (real and simulated "
-                              "data apart). Passer and receiver rows are per season and team; the defensive "
-                              "backs' closing leaderboard is per player over all his scored trajectories"),
+                  filters=[Filter("Dataset", "fct_pass_attempts_scored", "dataset", default=DATASET_PLACEHOLDER),
+                           Filter("Season", "fct_pass_attempts_scored", "season", parent="Dataset",
+                                  applies_to=offence),
+                           Filter("Week", "fct_pass_attempts_scored", "week", kind="filter_range",
+                                  applies_to=offence),
+                           Filter("Team", "fct_pass_attempts_scored", "club", parent="Dataset", applies_to=offence)],
+                  description="Passers and receivers ranked over the weeks the filters keep (the passes of "
+                              "fct_pass_attempts_scored, per player and team), defensive backs by the closing "
+                              "leaderboard mart (per player over all his scored trajectories); real and simulated "
+                              "data apart, the real games first wherever the warehouse holds any",
+                  height=60),
         Dashboard("qb-decisions", "QB decision-making",
                   [[("qb_decisions_table", 12)],
                    [("qb_best_option_bar", 6), ("qb_cp_given_up_bar", 6)],
                    [("target_options_scatter", 5), ("target_options_table", 7)]],
-                  filters=[Filter("Game", "fct_target_options", "game_id", applies_to=options),
+                  filters=[Filter("Dataset", "rpt_qb_decisions", "dataset", default=DATASET_PLACEHOLDER),
+                           Filter("Game", "fct_target_options", "game_id", parent="Dataset", applies_to=options),
                            Filter("Play", "fct_target_options", "play_id", parent="Game", applies_to=options)],
                   description="How often each passer threw to his best option, the completion probability he gave "
                               "up, and the options on every pass"),
@@ -457,7 +583,8 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                    [("completion_calibration", 4), ("ghosting_rmse", 4), ("ghosting_ade", 4)],
                    [("model_metrics_table", 12)],
                    [("row_accounting_table", 6), ("play_quality_table", 6)]],
-                  description="How well the models do against baselines, and what the quality rules removed"),
+                  description="How well the models do against baselines (each dataset a series of its own), "
+                              "and what the quality rules removed"),
         Dashboard("play-explorer", "Play explorer: real and ghosted defenders",
                   [[("play_all_players", 12)], [("play_real_defenders", 6), ("play_ghost_defenders", 6)]],
                   filters=[Filter("Game", "fct_ghost_trajectories", "game_id", applies_to=play),
@@ -517,7 +644,9 @@ def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_spec
         actual = _columns_from_warehouse(warehouse)
         for table, cols in columns.items():  # the contract's columns, with the warehouse's types
             have = dict(actual.get(table, []))
-            columns[table] = [(name, have.get(name, dtype)) for name, dtype in cols]
+            # an empty Python model's columns are typed "NULL": keep the contract's type for those
+            columns[table] = [(name, dtype if have.get(name, '"NULL"') == '"NULL"' else have[name])
+                              for name, dtype in cols]
     docs: dict[str, dict] = {
         "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-01-01T00:00:00+00:00"},
         f"databases/{DB_FILE}.yaml": {
