@@ -258,14 +258,17 @@ def game_hash_fraction(game_id: int) -> float:
 
 def assign_split(tracks: pd.DataFrame, test_from_week=None, val_frac: float = 0.15, test_frac: float = 0.2
                  ) -> pd.Series:
-    """'train' | 'val' | 'test' per row, by game. With weeks: weeks from ``test_from_week`` on (default: dbt
-    var ghosting_test_from_week, see :func:`first_test_week`) test, earlier weeks train/val by game hash.
-    Without weeks: test / val / train by game hash."""
+    """'train' | 'val' | 'test' per row, by game. Real games with a week: weeks from ``test_from_week`` on
+    (default: dbt var ghosting_test_from_week, see :func:`first_test_week`) test, earlier weeks train/val by
+    game hash. Simulated games (``dataset`` 'simulated': the simulator's weeks start at 1 and say nothing about
+    the season) and games without a week: test / val / train by game hash."""
     first = first_test_week(test_from_week)
     codes, games = pd.factorize(tracks["game_id"])          # the hash once per game, not per row
     h = np.array([game_hash_fraction(g) for g in games], dtype=float)[codes]
     week = pd.to_numeric(tracks["week"], errors="coerce")
     has_week = week.notna().to_numpy()
+    if "dataset" in tracks:
+        has_week &= (tracks["dataset"].astype(str) != "simulated").to_numpy()
     test = (has_week & (week >= first).fillna(False).to_numpy(dtype=bool)) | (~has_week & (h >= 1 - test_frac))
     labels = np.array(["train", "val", "test"], dtype=object)  # three shared strings, not one per row
     split = labels[np.where(test, 2, np.where(h < val_frac, 1, 0))]

@@ -48,7 +48,7 @@ def first_week(dbt) -> int:
 
 def games_in_splits(refs: dict, splits: tuple[str, ...], first_week: int) -> list[int]:
     """The game ids of these splits, decided per game from dim_games (no tracking row is read)."""
-    games = refs[GAMES].select("game_id", "week").df()
+    games = refs[GAMES].select("game_id", "week", "dataset").df()
     return games.loc[data.assign_split(games, first_week).isin(splits).to_numpy(), "game_id"].tolist()
 
 
