@@ -261,15 +261,24 @@ def assign_split(tracks: pd.DataFrame, test_from_week=None, val_frac: float = 0.
     """'train' | 'val' | 'test' per row, by game. Real games with a week: weeks from ``test_from_week`` on
     (default: dbt var ghosting_test_from_week, see :func:`first_test_week`) test, earlier weeks train/val by
     game hash. Simulated games (``dataset`` 'simulated': the simulator's weeks start at 1 and say nothing about
-    the season) and games without a week: test / val / train by game hash."""
+    the season) and games without a week: test / val / train by game hash; simulated games of which the hash
+    holds none out (two of them, say) give their largest-hash game to test."""
     first = first_test_week(test_from_week)
     codes, games = pd.factorize(tracks["game_id"])          # the hash once per game, not per row
-    h = np.array([game_hash_fraction(g) for g in games], dtype=float)[codes]
+    game_h = np.array([game_hash_fraction(g) for g in games], dtype=float)
+    h = game_h[codes]
     week = pd.to_numeric(tracks["week"], errors="coerce")
     has_week = week.notna().to_numpy()
-    if "dataset" in tracks:
-        has_week &= (tracks["dataset"].astype(str) != "simulated").to_numpy()
+    simulated = (tracks["dataset"].astype(str) == "simulated").to_numpy() if "dataset" in tracks else None
+    if simulated is not None:
+        has_week &= ~simulated
     test = (has_week & (week >= first).fillna(False).to_numpy(dtype=bool)) | (~has_week & (h >= 1 - test_frac))
+    if simulated is not None and simulated.any() and not (test & simulated).any():
+        # a small simulated warehouse (the demo's few games) whose hashes hold none out: its game with the
+        # largest hash is held out, so its models are still measured on a game they never saw
+        sim_games = np.unique(codes[simulated])
+        if sim_games.size >= 2:
+            test |= codes == sim_games[np.argmax(game_h[sim_games])]
     labels = np.array(["train", "val", "test"], dtype=object)  # three shared strings, not one per row
     split = labels[np.where(test, 2, np.where(h < val_frac, 1, 0))]
     return pd.Series(split, index=tracks.index, name="split")
