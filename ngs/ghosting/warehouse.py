@@ -46,18 +46,27 @@ def first_week(dbt) -> int:
     return data.first_test_week(dbt.config.get("ghosting_test_from_week") if dbt is not None else None)
 
 
-def games_in_splits(refs: dict, splits: tuple[str, ...], first_week: int) -> list[int]:
-    """The game ids of these splits, decided per game from dim_games (no tracking row is read)."""
+def game_splits(refs: dict, first_week: int) -> pd.Series:
+    """'train' | 'val' | 'test' per game_id, decided once from dim_games (no tracking row is read), so a
+    table of a few games' tracks gets the same split as the whole warehouse gives them."""
     games = refs[GAMES].select("game_id", "week", "dataset").df()
-    return games.loc[data.assign_split(games, first_week).isin(splits).to_numpy(), "game_id"].tolist()
+    return pd.Series(data.assign_split(games, first_week).to_numpy(), index=games["game_id"].to_numpy())
+
+
+def games_in_splits(refs: dict, splits: tuple[str, ...], first_week: int) -> list[int]:
+    """The game ids of these splits (:func:`game_splits`)."""
+    split = game_splits(refs, first_week)
+    return split.index[split.isin(splits).to_numpy()].tolist()
 
 
 def tracks(refs: dict, name: str, first_week: int, splits: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """The tracks of ``refs[name]`` (BALL_IN_AIR or PASS_PLAYS) with their split; with ``splits``, only the
-    games of those splits are read."""
+    """The tracks of ``refs[name]`` (BALL_IN_AIR or PASS_PLAYS) with their game's split; with ``splits``, only
+    the games of those splits are read."""
     game_ids = games_in_splits(refs, splits, first_week) if splits is not None else None
     tr = data.read_tracks(refs[name], game_ids=game_ids)
-    tr["split"] = data.assign_split(tr, first_week).to_numpy()
+    by_game = tr["game_id"].map(game_splits(refs, first_week))
+    # a game dim_games does not list (none in a built warehouse): split by its own rows, as the training does
+    tr["split"] = by_game.fillna(data.assign_split(tr, first_week)).to_numpy()
     return tr
 
 
