@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import require_shared_data
+from conftest import EnvVars, require_shared_data
 
 from ngs.build import build
 from ngs.completion.features import FEATURE_COLUMNS
@@ -32,23 +31,6 @@ CAUTIOUS = ["--indirect-selection", "cautious"]
 def _query(warehouse: Path, sql: str) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql).df()
-
-
-class _Env:
-    """Set environment variables for a module-scoped fixture and restore them afterwards."""
-
-    def __init__(self, **values: str) -> None:
-        self.values, self.saved = values, {k: os.environ.get(k) for k in values}
-
-    def __enter__(self) -> None:
-        os.environ.update(self.values)
-
-    def __exit__(self, *exc) -> None:
-        for k, v in self.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +52,7 @@ def artifacts_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained_warehouse(sim_release, artifacts_dir, tmp_path_factory, dbt_isolation) -> Path:
     warehouse = tmp_path_factory.mktemp("cp_wh") / "sim.duckdb"
-    with _Env(NGS_ARTIFACTS_DIR=str(artifacts_dir)):
+    with EnvVars(NGS_ARTIFACTS_DIR=str(artifacts_dir)):
         build([sim_release], warehouse, select=SELECT, dbt_args=CAUTIOUS, quiet=True)
     return warehouse
 
@@ -123,7 +105,7 @@ def test_training_build_fills_every_completion_table(trained_warehouse, artifact
 def test_scoring_only_build_uses_the_stored_model(trained_warehouse, sim_release, artifacts_dir, tmp_path,
                                                   dbt_isolation):
     warehouse = tmp_path / "score.duckdb"
-    with _Env(NGS_ARTIFACTS_DIR=str(artifacts_dir)):
+    with EnvVars(NGS_ARTIFACTS_DIR=str(artifacts_dir)):
         build([sim_release], warehouse, train=False, select=SELECT, dbt_args=CAUTIOUS, quiet=True)
     tables = set(_query(warehouse, "select table_name from information_schema.tables")["table_name"])
     assert "fct_completion_cv_predictions" not in tables
@@ -135,7 +117,7 @@ def test_scoring_only_build_uses_the_stored_model(trained_warehouse, sim_release
 
 @pytest.mark.slow
 def test_scoring_only_build_without_a_model_says_how_to_train(sim_release, tmp_path, dbt_isolation):
-    with _Env(NGS_ARTIFACTS_DIR=str(tmp_path / "empty")), pytest.raises(BuildError) as err:
+    with EnvVars(NGS_ARTIFACTS_DIR=str(tmp_path / "empty")), pytest.raises(BuildError) as err:
         build([sim_release], tmp_path / "none.duckdb", train=False, select=SELECT, dbt_args=CAUTIOUS,
               quiet=True)
     assert "ArtifactMissingError" in str(err.value)
@@ -147,7 +129,7 @@ def test_scoring_only_build_without_a_model_says_how_to_train(sim_release, tmp_p
 def test_real_passes_train_and_score(tmp_path, dbt_isolation):
     folders = [require_shared_data("bdb2019"), require_shared_data("ngs_highlights")]
     warehouse = tmp_path / "real.duckdb"
-    with _Env(NGS_ARTIFACTS_DIR=str(tmp_path / "artifacts")):
+    with EnvVars(NGS_ARTIFACTS_DIR=str(tmp_path / "artifacts")):
         build(folders, warehouse, select=SELECT, dbt_args=CAUTIOUS, quiet=True)
     metrics = _query(warehouse, "select * from marts.rpt_completion_metrics")
     assert (metrics["dataset"] == "real").all()
