@@ -175,10 +175,11 @@ def _build_windows_loop(tracks, history=3, horizon=10, starts="first", stride=1,
                     otht[:len(others)] = tgt[others]
                 full = np.concatenate([o, fu[~np.isnan(fu[:, 0])]])
                 tele = bool((data.implied_speed(full) > vmax).any()) if len(full) > 1 else False
-                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele))
+                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele, int(f0 + n_frames - 1)))
                 obs_l.append(o), fut_l.append(fu), oth_l.append(oth), otht_l.append(otht)
                 tgt_l.append(tgt[i]), meta_l.append(meta)
-    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
+    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport",
+                                      "play_last_frame"])
     return (key, np.stack(obs_l), np.stack(fut_l), np.stack(oth_l), np.stack(otht_l), np.asarray(tgt_l, float),
             np.stack(meta_l)), skipped
 

@@ -127,8 +127,12 @@ class GhostModel:
     metrics: dict = field(default_factory=dict)
     path: Path | None = None
 
-    def predict(self, w: Windows, batch: int = 8192) -> np.ndarray:
-        """Predicted positions (n, horizon, 2) in field coordinates."""
+    def predict(self, w: Windows, horizon: int | None = None, batch: int = 8192) -> np.ndarray:
+        """Predicted positions (n, horizon, 2) in field coordinates (at most the network's horizon)."""
+        if horizon is not None and horizon != self.config.horizon:
+            if horizon > self.config.horizon:
+                raise ValueError(f"model {self.version} predicts {self.config.horizon} frames, not {horizon}")
+            return self.predict(w, batch=batch)[:, :horizon]
         if len(w) == 0:
             return np.zeros((0, self.config.horizon, 2))
         X = self.scaler.transform(candidate_features(w))
@@ -237,6 +241,12 @@ def load(version: str | None = None, history: int | None = None, horizon: int | 
         if not (d / "config.json").exists() or not (d / "model.pt").exists():
             continue
         cfg = json.loads((d / "config.json").read_text())
+        if cfg.get("kind") == "joint":  # the joint model (ghost-v2) predicts any horizon
+            if history is not None and cfg["config"]["history"] != history:
+                continue
+            from ngs.ghosting.joint import from_artifact
+
+            return from_artifact(d, cfg)
         c = GhostConfig(**cfg["config"])
         if (history is not None and c.history != history) or (horizon is not None and c.horizon != horizon):
             continue

@@ -1,0 +1,225 @@
+"""Train the joint ghosting model (ghost-v2, ``joint.py``): ``python -m ngs.ghosting.joint_train --tracks GLOB``
+(BDB 2026 output-format files; weeks 11-14 are dropped) and/or ``--warehouse PATH`` (its pass plays).
+
+Pipeline (:func:`train_joint_pipeline`, also what the warehouse's training model runs):
+
+1. split by game (``split`` column where the tracks have one, else ``data.assign_split``: weeks 11-14 test,
+   weeks 1-10 train / validation by game hash); test games are dropped before anything else;
+2. roles (receiver labels) learned on the real training tracks, targets filled in;
+3. damping constants of the damped baselines fitted on the first windows of the training tracks, per
+   horizon (10, 15, to arrival): the test never sees a fit;
+4. gradient-boosting screening of the per-player candidate features (``features.screen_features`` on
+   10-frame sliding windows of the training games);
+5. the network on sliding windows of the training games (every ``stride`` frames, all frames until the
+   arrival as the masked target), early stopping on the validation games' first windows;
+6. validation scores (first windows, horizons 10, 15, arrival: model and every baseline) in the metrics.
+
+A run with the same configuration and the same windows reuses the stored model (deterministic training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from ngs.ghosting import baselines, data, joint
+from ngs.ghosting.features import screen_features
+from ngs.ghosting.model import artifacts_root, data_fingerprint
+from ngs.ghosting.scoring import ARRIVAL, score_windows, windows_for
+
+REPORT_HORIZONS: tuple[int | str, ...] = (10, 15, ARRIVAL)
+
+
+def split_of(tr: pd.DataFrame) -> np.ndarray:
+    """The tracks' ``split`` column where they have one (the warehouse readers add it), else by rule."""
+    if "split" in tr.columns:
+        return tr["split"].to_numpy()
+    return data.assign_split(tr).to_numpy()
+
+
+def _cat(parts: list[data.Windows]) -> data.Windows | None:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    k = max(p.others.shape[1] for p in parts)
+    return _pad(data.concat_windows(parts), k)
+
+
+def _pad(w: data.Windows, k: int) -> data.Windows:
+    extra = k - w.others.shape[1]
+    if extra > 0:
+        w.others = np.concatenate([w.others, np.full((len(w), extra) + w.others.shape[2:], np.nan)], axis=1)
+        w.others_is_target = np.concatenate([w.others_is_target, np.full((len(w), extra), np.nan)], axis=1)
+    return w
+
+
+def _same_others(ws: list[data.Windows | None]) -> None:
+    k = max((w.others.shape[1] for w in ws if w is not None and len(w)), default=1)
+    for w in ws:
+        if w is not None:
+            _pad(w, k)
+
+
+def prepare(real: pd.DataFrame | None, sim: pd.DataFrame | None, config: joint.JointConfig) -> dict:
+    """Windows and fits for one training run (see the module docstring); ``real``: tracks whose targets
+    may be unknown (roles are learned from their training games), ``sim``: tracks with known targets."""
+    h, H = config.history, config.horizon
+    train, val, screen, fit = [], [], [], {str(k): [] for k in REPORT_HORIZONS}
+    val_first = {str(k): [] for k in REPORT_HORIZONS}
+    roles = pd.DataFrame(columns=["nfl_id", "plays", "receiver_votes", "is_offense"])
+    for name, tr in (("real", real), ("sim", sim)):
+        if tr is None or len(tr) == 0:
+            continue
+        split = split_of(tr)
+        tr = tr[split != "test"]
+        split = split[split != "test"]
+        if name == "real":
+            roles = data.infer_roles(tr[split == "train"]) if (split == "train").any() else data.infer_roles(tr)
+            tr = data.apply_roles(tr, roles)
+        t_tr, t_va = tr[split == "train"], tr[split == "val"]
+        w, _ = data.build_windows(t_tr, h, H, starts="all", stride=config.stride, require_truth=False)
+        if len(w):
+            keep = ~w.key["teleport"].to_numpy(dtype=bool) & np.isfinite(w.fut[:, 0, 0])
+            train.append(w.subset(keep))
+        w, _ = data.build_windows(t_va, h, H, starts="first", require_truth=False)
+        if len(w):
+            val.append(w.subset(np.isfinite(w.fut[:, 0, 0])))
+        w, _ = data.build_windows(t_tr, h, 10, starts="all")
+        if len(w):
+            screen.append(w.subset(~w.key["teleport"].to_numpy(dtype=bool)))
+        for k in REPORT_HORIZONS:
+            w, _ = windows_for(t_tr, h, k)
+            fit[str(k)].append(w)
+            w, _ = windows_for(t_va, h, k)
+            val_first[str(k)].append(w)
+    tr_w, va_w, sc_w = _cat(train), _cat(val), _cat(screen)
+    if tr_w is None:
+        raise ValueError("no training windows: give real tracks or a warehouse with pass plays")
+    if va_w is None:
+        va_w = tr_w
+    _same_others([tr_w, va_w, sc_w])
+    damping = {}
+    for k, parts in fit.items():
+        w = _cat(parts)
+        if w is not None:
+            damping[k] = baselines.fit_damping(w.obs, w.fut)
+    return {"train": tr_w, "val": va_w, "screen": sc_w, "damping": damping, "roles": roles,
+            "val_first": {k: _cat(v) for k, v in val_first.items()}}
+
+
+def input_key(config: joint.JointConfig, prep: dict, screen_sample: int | None) -> str:
+    text = json.dumps([config.to_json(), data_fingerprint(prep["train"]), data_fingerprint(prep["val"]),
+                       json.dumps(prep["damping"], sort_keys=True), screen_sample])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def find_trained(key: str):
+    """The stored joint artefact trained on exactly these inputs (its config.json records the key)."""
+    from ngs.ghosting.model import load
+
+    root = artifacts_root()
+    if not root.exists():
+        return None
+    for d in sorted(root.iterdir()):
+        cfg_path = d / "config.json"
+        if not cfg_path.exists():
+            continue
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if cfg.get("kind") == joint.KIND and cfg.get("metrics", {}).get("input_key") == key:
+            model = load(version=d.name)
+            (root / "LATEST").write_text(model.version + "\n")
+            return model
+    return None
+
+
+def validation_scores(model: joint.JointModel, val_first: dict) -> dict:
+    """{horizon: {"n": tracks, name: {rmse, ade, fde}, "best_baseline": name}} on the validation games."""
+    out = {}
+    for k, w in val_first.items():
+        if w is None or len(w) == 0:
+            continue
+        res = score_windows(w, model.predict(w, w.horizon), model.damping.get(k))
+        out[k] = {"n": len(w), "best_baseline": res["best_baseline"],
+                  **{name: {m: e[m] for m in ("rmse", "ade", "fde")} for name, e in res["scores"].items()}}
+    return out
+
+
+def train_joint_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None,
+                         config: joint.JointConfig | None = None, screen_sample: int = 15000, save: bool = True,
+                         log=print, screen: bool = True) -> joint.JointModel:
+    """Steps 1-6 of the module docstring; saves the artefact (``save``) and returns the model."""
+    config = copy.deepcopy(config) if config is not None else joint.JointConfig()
+    t0 = time.time()
+    prep = prepare(real, sim, config)
+    key = input_key(config, prep, screen_sample if screen else None)
+    cached = find_trained(key) if save else None
+    if cached is not None:
+        if log:
+            log(f"reusing {cached.version}: trained before on the same windows and configuration")
+        return cached
+    if log:
+        log(f"windows: train {len(prep['train'])}, val {len(prep['val'])} ({time.time() - t0:.0f} s)")
+    screening = None
+    if screen and prep["screen"] is not None:
+        screening = screen_features(prep["screen"], sample=screen_sample, seed=config.seed,
+                                    min_share=config.min_share)
+        if log:
+            log("selected features: " + ", ".join(screening.loc[screening["selected"], "feature"])
+                + f" ({time.time() - t0:.0f} s)")
+    model = joint.train(prep["train"], prep["val"], config, prep["damping"], screening=screening,
+                        roles=prep["roles"], log=log)
+    model.metrics["total_seconds"] = round(time.time() - t0, 1)
+    model.metrics["input_key"] = key
+    model.metrics["val_first_windows"] = validation_scores(model, prep["val_first"])
+    if save:
+        model.save()
+    return model
+
+
+def config_from_env(**overrides) -> joint.JointConfig:
+    """The default configuration with ``NGS_GHOSTING_MAX_EPOCHS`` (the tests' quick path) applied."""
+    cfg = joint.JointConfig(**overrides)
+    if os.environ.get("NGS_GHOSTING_MAX_EPOCHS"):
+        cfg.max_epochs = int(os.environ["NGS_GHOSTING_MAX_EPOCHS"])
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ngs.ghosting.joint_train", description=__doc__.splitlines()[0])
+    p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it; weeks 11-14 dropped)")
+    p.add_argument("--warehouse", default=None, help="DuckDB warehouse with marts.fct_tracking / fct_pass_events")
+    p.add_argument("--max-epochs", type=int, default=joint.JointConfig.max_epochs)
+    p.add_argument("--stride", type=int, default=joint.JointConfig.stride)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
+    a = p.parse_args(argv)
+    if not a.tracks and not a.warehouse:
+        p.error("give --tracks GLOB and/or --warehouse PATH")
+    os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
+    real = data.read_output_tracks(a.tracks) if a.tracks else None
+    sim = None
+    if a.warehouse:
+        import duckdb
+
+        with duckdb.connect(a.warehouse, read_only=True) as con:
+            sim = data.load_warehouse_tracks(con)
+    cfg = joint.JointConfig(max_epochs=a.max_epochs, stride=a.stride, seed=a.seed)
+    model = train_joint_pipeline(real, sim, cfg, log=lambda m: print(m, file=sys.stderr))
+    summary = {k: v for k, v in model.metrics.items() if k != "history"}
+    print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
