@@ -144,6 +144,15 @@ def test_joint_training_is_deterministic_and_learns():
     val = a.metrics["val_first_windows"]
     assert {"10", "15", "arrival"} <= set(val) and val["10"]["model"]["rmse"] < val["10"]["constant_velocity"]["rmse"]
     assert a.metrics["history"][-1]["train_mse"] < a.metrics["history"][0]["train_mse"]
+    from ngs.ghosting.joint_train import training_rows
+
+    rows = pd.DataFrame(training_rows(a, "ghosting_joint"), columns=["model", "version", "dataset", "split",
+                                                                      "metric", "value", "n", "horizon_step"])
+    assert not rows.duplicated(["model", "dataset", "split", "metric"]).any() and rows["value"].notna().all()
+    fit = a.damping["arrival"]["damped_velocity_acceleration"]
+    got = rows.set_index(["model", "metric"])["value"]
+    assert got[("damped_velocity_acceleration", "damping_g_arrival")] == fit["g"]
+    assert got[("ghosting_joint", "rmse_yd_h15")] == val["15"]["model"]["rmse"]
 
 
 def test_joint_artefact_round_trip_and_reuse(tmp_path, monkeypatch):

@@ -10,17 +10,21 @@ For each player i of a play (a window: his last ``history`` positions) the netwo
   frames, velocity, acceleration, velocity relative to i, distance and bearing, whether j is the targeted
   receiver, and where j's damped-physics path puts him 5 and 10 frames ahead and at the ball's arrival.
 
-Two attention blocks run over [i, j1, j2, ...] (a small transformer on a fully connected graph of the
-play, every token in i's frame; missing players are masked); i's token, concatenated with his own
-features, goes through an MLP head that outputs a correction to i's damped-physics path
-(``baselines.damped`` with the constants fitted on the training windows) for each of the next
+A self-attention block runs over [i, j1, j2, ...] (a small transformer on the fully connected graph of the
+play, every token in i's frame, missing players masked), then i's token attends over all of them (pooling);
+i's token, the pooled context and his own features go through an MLP head that outputs a correction to i's
+damped-physics path (``baselines.damped``, constants fitted on the training windows) for each of the next
 ``config.horizon`` frames, in i's local frame. The last layer starts at zero, so an untrained network is the
 physics baseline. Frames past the network's horizon (rare: flights longer than ``horizon + history``
 frames) continue with the damped physics from the last three predicted positions.
 
 One network serves every horizon: it is trained on every frame until the ball arrives (masked loss: a
-window's frames past the end of its track do not count), so ``--horizon 10``, ``15`` and ``arrival`` read
-the first 10, 15 or all remaining frames of the same prediction.
+window's frames past the end of its track do not count; each frame weighted by the inverse of the physics
+path's mean squared error there, so the first frames count as much as the last), so ``--horizon 10``, ``15``
+and ``arrival`` read the first 10, 15 or all remaining frames of the same prediction.
+
+Football is left-right symmetric: training windows are mirrored (y -> field width - y) at random, half
+the time, and a prediction is the mean of the play's and its mirror image's (mirrored back).
 
 Deterministic: fixed seeds, ``torch.use_deterministic_algorithms``, CPU only, batches formed by a seeded
 generator. Artefacts as the v1 model (``model.load`` dispatches on ``config.json``'s ``kind``).
@@ -62,24 +66,26 @@ TOKEN_FEATURES = (
 
 @dataclass
 class JointConfig:
+    """Defaults: the configuration measured best on the validation games (docs/ghosting.md lists the runs)."""
+
     history: int = 3
     horizon: int = 40           # frames the network predicts (99.9% of real flights end sooner)
     d_model: int = 64
     heads: int = 4
-    blocks: int = 0             # self-attention blocks over the play's tokens before the pooling
+    blocks: int = 1             # self-attention blocks over the play's tokens before the pooling
     hidden: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-4
     batch_size: int = 512
-    max_epochs: int = 40
-    patience: int = 5
+    max_epochs: int = 12
+    patience: int = 12          # epochs without a better validation score before stopping
     seed: int = 0
     min_share: float = 0.005
-    stride: int = 1             # training windows start every `stride` frames along a track
+    stride: int = 2             # training windows start every `stride` frames along a track (the first always)
     first_weight: float = 1.0   # loss weight of a track's first window (the benchmark's) against later ones
-    step_norm: float = 0.0      # frame k's loss weight ~ 1 / (physics residual MSE at k) ** step_norm
+    step_norm: float = 1.0      # frame k's loss weight ~ 1 / (physics residual MSE at k) ** step_norm
     mirror: bool = True         # train on left-right mirrored plays too, predict as the mean over both
-    schedule: str = "plateau"   # learning rate: "plateau" (halve when validation stalls) or "cosine" (to 0)
+    schedule: str = "cosine"    # learning rate: "cosine" (to 0 over max_epochs) or "plateau" (halve on stalls)
     features: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -401,9 +407,12 @@ def step_weights(y: np.ndarray, power: float) -> np.ndarray:
     power 0: plain MSE (late frames, with errors of yards, dominate); 1: every frame counts alike."""
     if power == 0:
         return np.ones(y.shape[1], np.float32)
-    with np.errstate(invalid="ignore"):
-        ms = np.nanmean((y**2).sum(-1), axis=0)
-    ms = np.where(np.isfinite(ms) & (ms > 1e-6), ms, np.nanmax(np.where(np.isfinite(ms), ms, 1e-6)))
+    e2 = (y**2).sum(-1)
+    known = np.isfinite(e2)
+    cnt = known.sum(axis=0)
+    ms = np.where(known, e2, 0.0).sum(axis=0) / np.maximum(cnt, 1)
+    ok = (cnt > 0) & (ms > 1e-6)
+    ms = np.where(ok, ms, ms[ok].max() if ok.any() else 1.0)  # no truth there: any weight
     w = ms ** -power
     return (w / w.mean()).astype(np.float32)
 

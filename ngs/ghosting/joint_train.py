@@ -187,12 +187,27 @@ def train_joint_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = N
     return model
 
 
-def config_from_env(**overrides) -> joint.JointConfig:
-    """The default configuration with ``NGS_GHOSTING_MAX_EPOCHS`` (the tests' quick path) applied."""
-    cfg = joint.JointConfig(**overrides)
-    if os.environ.get("NGS_GHOSTING_MAX_EPOCHS"):
-        cfg.max_epochs = int(os.environ["NGS_GHOSTING_MAX_EPOCHS"])
-    return cfg
+def training_rows(model: joint.JointModel, model_name: str, dataset: str = "real+simulated") -> list[tuple]:
+    """The training run in rpt_model_metrics' shape (model, version, dataset, split, metric, value, n,
+    horizon_step): training figures (split train), the damping constants fitted on the training windows
+    (split train, model = the damped baseline, metric damping_r / damping_g + the horizon suffix) and the
+    validation first windows per horizon for the model and every baseline (split val)."""
+    from ngs.ghosting.scoring import metric_suffix
+
+    m, v = model.metrics, model.version
+    rows = [(model_name, v, dataset, "train", metric, float(m[metric]), int(m["n_train_windows"]), None)
+            for metric in ("train_seconds", "total_seconds", "best_epoch", "epochs", "val_mse_residual")]
+    for k, fit in model.damping.items():
+        sfx = metric_suffix(k if k == ARRIVAL else int(k))
+        for name, p in fit.items():
+            rows += [(name, v, dataset, "train", f"damping_{c}{sfx}", float(p[c]), int(p["n"]), None) for c in "rg"]
+    for k, res in (m.get("val_first_windows") or {}).items():
+        sfx = metric_suffix(k if k == ARRIVAL else int(k))
+        for name, e in res.items():
+            if isinstance(e, dict):
+                rows += [(model_name if name == "model" else name, v, dataset, "val", f"{metric}_yd{sfx}",
+                          float(e[metric]), int(res["n"]), None) for metric in ("rmse", "ade", "fde")]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if not a.tracks and not a.warehouse:
         p.error("give --tracks GLOB and/or --warehouse PATH")
     os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(a.threads)  # the screening's OpenMP pool too
     real = data.read_output_tracks(a.tracks) if a.tracks else None
     sim = None
     if a.warehouse:
