@@ -1,17 +1,20 @@
-"""Train the joint ghosting model (ghost-v2, ``joint.py``): ``python -m ngs.ghosting.joint_train --tracks GLOB``
-(BDB 2026 output-format files; weeks 11-14 are dropped) and/or ``--warehouse PATH`` (its pass plays).
+"""Train the joint ghosting model (ghost-v2, ``joint.py``): ``python -m ngs.ghosting.joint_train --warehouse PATH``
+(the BDB 2026 ball-in-air tracks and the other pass plays a built warehouse holds, as the dbt model
+ghosting_model_training reads them) or ``--tracks GLOB`` (BDB 2026 output-format files); held-out weeks are
+dropped before anything else.
 
 Pipeline (:func:`train_joint_pipeline`, also what the warehouse's training model runs):
 
-1. split by game (``split`` column where the tracks have one, else ``data.assign_split``: weeks 11-14 test,
-   weeks 1-10 train / validation by game hash); test games are dropped before anything else;
-2. roles (receiver labels) learned on the real training tracks, targets filled in;
+1. split by game (``split`` column where the tracks have one, else ``data.assign_split``: weeks from
+   ``ghosting_test_from_week`` (11) on test, earlier weeks train / validation by game hash); test games
+   are dropped before anything else;
+2. roles (receiver labels) learned on the real training weeks, unknown targets filled in;
 3. damping constants of the damped baselines fitted on the first windows of the training tracks, per
    horizon (10, 15, to arrival): the test never sees a fit;
 4. gradient-boosting screening of the per-player candidate features (``features.screen_features`` on
    10-frame sliding windows of the training games);
 5. the network on sliding windows of the training games (every ``stride`` frames, all frames until the
-   arrival as the masked target), early stopping on the validation games' first windows;
+   arrival as the masked target); the epoch best on the validation games' first windows is kept;
 6. validation scores (first windows, horizons 10, 15, arrival: model and every baseline) in the metrics.
 
 A run with the same configuration and the same windows reuses the stored model (deterministic training).
@@ -26,6 +29,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,9 +37,7 @@ import pandas as pd
 from ngs.ghosting import baselines, data, joint
 from ngs.ghosting.features import screen_features
 from ngs.ghosting.model import artifacts_root, data_fingerprint
-from ngs.ghosting.scoring import ARRIVAL, score_windows, windows_for
-
-REPORT_HORIZONS: tuple[int | str, ...] = (10, 15, ARRIVAL)
+from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS, score_windows, windows_for
 
 
 def split_of(tr: pd.DataFrame) -> np.ndarray:
@@ -82,7 +84,7 @@ def prepare(real: pd.DataFrame | None, sim: pd.DataFrame | None, config: joint.J
         tr = tr[split != "test"]
         split = split[split != "test"]
         if name == "real":
-            roles = data.infer_roles(tr[split == "train"]) if (split == "train").any() else data.infer_roles(tr)
+            roles = data.infer_roles(tr)  # a roster fact, learned on the training weeks (train + val games)
             tr = data.apply_roles(tr, roles)
         t_tr, t_va = tr[split == "train"], tr[split == "val"]
         w, _ = data.build_windows(t_tr, h, H, starts="all", stride=config.stride, require_truth=False)
@@ -212,28 +214,40 @@ def training_rows(model: joint.JointModel, model_name: str, dataset: str = "real
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ngs.ghosting.joint_train", description=__doc__.splitlines()[0])
-    p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it; weeks 11-14 dropped)")
-    p.add_argument("--warehouse", default=None, help="DuckDB warehouse with marts.fct_tracking / fct_pass_events")
+    p.add_argument("--warehouse", default=None,
+                   help="built DuckDB warehouse: its intermediate.int_ball_in_air_tracks and int_pass_play_tracks")
+    p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it), instead of or "
+                                                  "besides the warehouse's ball-in-air tracks")
     p.add_argument("--max-epochs", type=int, default=joint.JointConfig.max_epochs)
-    p.add_argument("--stride", type=int, default=joint.JointConfig.stride)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
+    p.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads (1: fastest on a busy 2-core "
+                                                          "machine)")
     a = p.parse_args(argv)
-    if not a.tracks and not a.warehouse:
-        p.error("give --tracks GLOB and/or --warehouse PATH")
-    os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
+    if not a.warehouse and not a.tracks:
+        p.error("give --warehouse PATH and/or --tracks GLOB")
     from threadpoolctl import threadpool_limits
 
+    os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
     threadpool_limits(a.threads)  # the screening's OpenMP pool too
     real = data.read_output_tracks(a.tracks) if a.tracks else None
     sim = None
     if a.warehouse:
         import duckdb
 
-        with duckdb.connect(a.warehouse, read_only=True) as con:
-            sim = data.load_warehouse_tracks(con)
-    cfg = joint.JointConfig(max_epochs=a.max_epochs, stride=a.stride, seed=a.seed)
-    model = train_joint_pipeline(real, sim, cfg, log=lambda m: print(m, file=sys.stderr))
+        if not Path(a.warehouse).is_file():
+            p.error(f"no warehouse at {a.warehouse} (build one with `ngs build --data DIR`)")
+        try:
+            with duckdb.connect(a.warehouse, read_only=True) as con:
+                if real is None:
+                    real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
+                sim = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
+        except duckdb.Error as e:
+            p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
+                    "rebuild it with this version (`ngs build --data DIR`)")
+    cfg = joint.JointConfig(max_epochs=a.max_epochs, seed=a.seed)
+    model = train_joint_pipeline(real if real is not None and len(real) else None,
+                                 sim if sim is not None and len(sim) else None, cfg,
+                                 log=lambda m: print(m, file=sys.stderr))
     summary = {k: v for k, v in model.metrics.items() if k != "history"}
     print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
     return 0

@@ -24,12 +24,13 @@ import torch
 from torch import nn
 
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting.baselines import constant_acceleration
+from ngs.ghosting.baselines import constant_acceleration, constant_velocity
 from ngs.ghosting.data import Windows
 from ngs.ghosting.features import candidate_features, frames_basis, residual_target, to_world, vec_to_local
 
-TRAIN_HINT = ("train it with `python -m ngs.ghosting.train` (real BDB 2026 weeks 1-10) or "
-              "`ngs build --data DIR` (trains the dbt models tagged 'train')")
+TRAIN_HINT = ("train it with `ngs build --data DIR` (trains the dbt models tagged 'train') or "
+              "`python -m ngs.ghosting.joint_train --warehouse PATH` (a built warehouse's BDB 2026 weeks 1-10 "
+              "and pass plays)")
 
 
 def artifacts_root() -> Path:
@@ -128,11 +129,14 @@ class GhostModel:
     path: Path | None = None
 
     def predict(self, w: Windows, horizon: int | None = None, batch: int = 8192) -> np.ndarray:
-        """Predicted positions (n, horizon, 2) in field coordinates (at most the network's horizon)."""
+        """Predicted positions (n, horizon, 2) in field coordinates (default: the network's horizon; frames
+        past it continue at the velocity of its last two predicted positions)."""
         if horizon is not None and horizon != self.config.horizon:
-            if horizon > self.config.horizon:
-                raise ValueError(f"model {self.version} predicts {self.config.horizon} frames, not {horizon}")
-            return self.predict(w, batch=batch)[:, :horizon]
+            pred = self.predict(w, batch=batch)
+            if horizon <= self.config.horizon:
+                return pred[:, :horizon]
+            # past the network's horizon: constant velocity from its last two predicted positions
+            return np.concatenate([pred, constant_velocity(pred[:, -2:], horizon - self.config.horizon)], axis=1)
         if len(w) == 0:
             return np.zeros((0, self.config.horizon, 2))
         X = self.scaler.transform(candidate_features(w))

@@ -19,6 +19,7 @@ import pandas as pd
 from ngs.ghosting import baselines, data
 
 ARRIVAL = "arrival"
+REPORT_HORIZONS: tuple[int | str, ...] = (10, 15, ARRIVAL)  # the seed's experiment, production, the flight
 
 
 def parse_horizon(value) -> int | str:
@@ -122,7 +123,7 @@ def metric_suffix(horizon: int | str) -> str:
 
 
 def metric_rows(model, model_name: str, dataset: str, split: str, tracks: pd.DataFrame, observed: int,
-                horizons=(10, 15, ARRIVAL)) -> list[tuple]:
+                horizons=REPORT_HORIZONS) -> list[tuple]:
     """rpt_ghosting_metrics rows (model, version, dataset, split, metric, value, n, horizon_step) of the
     model and every baseline on ``tracks`` for each horizon: rmse_yd / ade_yd / fde_yd and per step
     (``rmse_yd<suffix>_step_NN``, n = tracks reaching the step), the best baseline
