@@ -82,7 +82,7 @@ class JointConfig:
     seed: int = 0
     min_share: float = 0.005
     stride: int = 2             # training windows start every `stride` frames along a track (the first always)
-    first_weight: float = 1.0   # loss weight of a track's first window (the benchmark's) against later ones
+    first_weight: float = 3.0   # loss weight of a track's first window (the benchmark's) against later ones
     step_norm: float = 1.0      # frame k's loss weight ~ 1 / (physics residual MSE at k) ** step_norm
     mirror: bool = True         # train on left-right mirrored plays too, predict as the mean over both
     schedule: str = "cosine"    # learning rate: "cosine" (to 0 over max_epochs) or "plateau" (halve on stalls)
