@@ -85,6 +85,8 @@ class JointConfig:
     first_weight: float = 3.0   # loss weight of a track's first window (the benchmark's) against later ones
     step_norm: float = 1.0      # frame k's loss weight ~ 1 / (physics residual MSE at k) ** step_norm
     mirror: bool = True         # train on left-right mirrored plays too, predict as the mean over both
+    hide_meta: float = 0.3      # share of training plays without landing spot / down / distance / scrimmage
+    hide_target: float = 0.1    # share of training plays without a known target
     schedule: str = "cosine"    # learning rate: "cosine" (to 0 over max_epochs) or "plateau" (halve on stalls)
     features: list[str] = field(default_factory=list)
 
