@@ -195,3 +195,39 @@ def test_ghost_eval_horizons(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["ghost-eval", "--tracks", str(f), "--horizon", "soon"])
     assert exc.value.code == 2 and "'arrival'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------- training inputs
+def test_learn_roles_counts_known_targets_exactly_and_votes_elsewhere():
+    from ngs.ghosting.joint_train import learn_roles
+
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=12, n_frames=15))
+    tr["is_target"] = (tr["nfl_id"] < 200).astype(float)          # receivers 100 / 110 / 120
+    unknown = tr["play_id"] > 6
+    tr.loc[unknown, "is_target"] = np.nan
+    roles = learn_roles(tr).set_index("nfl_id")
+    known_plays = tr[~unknown].groupby("nfl_id")["play_id"].nunique()
+    voted = data.infer_roles(tr[unknown]).set_index("nfl_id")
+    for nfl_id, row in roles.iterrows():
+        assert row["plays"] == known_plays.get(nfl_id, 0) + (voted["plays"].get(nfl_id, 0))
+    assert (roles.loc[roles.index < 200, "is_offense"] == 1.0).all()
+    assert (roles.loc[roles.index >= 200, "is_offense"] == 0.0).all()
+    filled = data.apply_roles(tr, learn_roles(tr))
+    assert filled["is_target"].notna().all()
+
+
+def test_hide_inputs_hides_whole_plays_deterministically():
+    from ngs.ghosting.joint_train import hide_inputs
+
+    tr = data.normalise_tracks(synthetic_tracks(n_plays=200, n_frames=6))
+    tr["is_target"] = (tr["nfl_id"] < 200).astype(float)
+    tr["down"] = 2.0
+    cfg = joint.JointConfig(hide_meta=0.3, hide_target=0.1)
+    a, b = hide_inputs(tr, cfg), hide_inputs(tr, cfg)
+    pd.testing.assert_frame_equal(a, b)
+    per_play = a.groupby("play_id").agg(meta=("down", lambda s: s.isna().mean()),
+                                         target=("is_target", lambda s: s.isna().mean()))
+    assert set(per_play["meta"]) == {0.0, 1.0} and set(per_play["target"]) == {0.0, 1.0}   # whole plays
+    assert 0.2 < per_play["meta"].mean() < 0.4 and 0.03 < per_play["target"].mean() < 0.2
+    assert tr["down"].notna().all()                                                     # a copy
+    assert hide_inputs(tr, joint.JointConfig(hide_meta=0, hide_target=0)) is tr

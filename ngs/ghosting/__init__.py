@@ -9,3 +9,10 @@ MLP), `scoring` (model vs baselines per horizon), `closing` (closing score + the
 """
 
 MODEL_NAME = "ghosting_joint"
+V1_MODEL_NAME = "ghosting_mlp"
+
+
+def model_name(model) -> str:
+    """The metrics' name of a loaded ghosting model: MODEL_NAME for the joint model, V1_MODEL_NAME for a
+    v1 artefact (still loadable)."""
+    return MODEL_NAME if getattr(model, "kind", None) == "joint" else V1_MODEL_NAME

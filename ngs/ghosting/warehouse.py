@@ -28,7 +28,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting import MODEL_NAME, closing, data, scoring
+from ngs.ghosting import MODEL_NAME, closing, data, model_name, scoring
 from ngs.ghosting.model import GhostModel, load
 from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS
 
@@ -274,7 +274,7 @@ def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     rows: list[tuple] = []
     for (ds, split), got in parts.items():   # the two inputs hold different games: one table of tracks
         tr = got[0] if len(got) == 1 else pd.concat(got, ignore_index=True)
-        rows += scoring.metric_rows(model, MODEL_NAME, ds, split, tr, model.config.history, REPORT_HORIZONS)
+        rows += scoring.metric_rows(model, model_name(model), ds, split, tr, model.config.history, REPORT_HORIZONS)
     if not rows:
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     out = pd.DataFrame(rows, columns=METRIC_COLUMNS)
