@@ -16,7 +16,7 @@ from conftest import require_shared_data
 
 from ngs.constants import frame_rate_hz, max_player_speed_yps
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting import MODEL_NAME, baselines, closing, data, model
+from ngs.ghosting import MODEL_NAME, V1_MODEL_NAME, baselines, closing, data, model
 from ngs.ghosting import warehouse as gw
 from ngs.ghosting.features import candidate_features, screen_features
 from ngs.ghosting.train import train_pipeline
@@ -369,7 +369,7 @@ def test_closing_and_metrics_take_dataset_and_split_from_the_games(tmp_path, mon
     assert by_game[test_week] == by_game[other] == "test" and by_game[train_week] != "test"
     metrics = gw.ghosting_metrics(dbt, con, refs)
     assert set(metrics["dataset"]) == {"real"} and set(metrics["split"]) == {"test"}
-    rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == MODEL_NAME)].set_index("split")
+    rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == V1_MODEL_NAME)].set_index("split")
     tracks_of = syn[syn["game_id"].isin([other, test_week])].groupby(["game_id", "play_id", "nfl_id"]).ngroups
     assert rmse.loc["test", "n"] == tracks_of      # week 12 (BDB 2026) and the held-out bdb2019 game together
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))

@@ -84,6 +84,7 @@ def test_errors_leave_out_frames_without_truth():
 
 def test_best_baseline_ignores_nan():
     assert baselines.best_baseline({"a": {"rmse": 0.5}, "b": {"rmse": float("nan")}, "c": {"rmse": 0.4}}) == "c"
+    assert baselines.best_baseline({"a": {"rmse": float("nan")}}) is None
 
 
 # ----------------------------------------------------------------------------------------- scoring
@@ -192,6 +193,11 @@ def test_ghost_eval_horizons(tmp_path, monkeypatch, capsys):
                 1 - out["model"]["rmse"] / out[out["best_baseline"]]["rmse"])
     assert main(["ghost-eval", "--tracks", str(f), "--horizon", "arrival"]) == 0
     assert "best baseline" in capsys.readouterr().out
+    short = write_tracks(tracks[tracks["frame_id"] <= 3], tmp_path / "short.csv")   # nothing after the observed
+    assert main(["ghost-eval", "--tracks", str(short), "--horizon", "ARRIVAL", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tracks"] == 0 and out["skipped"] == 16 and out["best_baseline"] is None
+    assert out["model"]["rmse"] is None and out["model_vs_best_baseline_rmse_reduction"] is None
     with pytest.raises(SystemExit) as exc:
         main(["ghost-eval", "--tracks", str(f), "--horizon", "soon"])
     assert exc.value.code == 2 and "'arrival'" in capsys.readouterr().err

@@ -134,10 +134,11 @@ def physics_predictions(obs: np.ndarray, horizon: int, damping: dict | None = No
     return out
 
 
-def best_baseline(scores: dict[str, dict]) -> str:
-    """The baseline with the lowest RMSE among ``scores`` ({name: {"rmse": ..}}; NaN never wins)."""
+def best_baseline(scores: dict[str, dict]) -> str | None:
+    """The baseline with the lowest RMSE among ``scores`` ({name: {"rmse": ..}}; NaN never wins); None when
+    none was measured (no track)."""
     ok = {k: v["rmse"] for k, v in scores.items() if np.isfinite(v["rmse"])}
-    return min(ok, key=ok.get) if ok else next(iter(scores))
+    return min(ok, key=ok.get) if ok else None
 
 
 BASELINES = {"constant_velocity": constant_velocity, "constant_acceleration": constant_acceleration,

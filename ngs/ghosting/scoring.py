@@ -102,7 +102,7 @@ def score_tracks(tracks: pd.DataFrame, model, observed: int, horizon: int | str)
     per_step["n_tracks"] = res["scores"]["model"]["n_by_step"]
     best = res["best_baseline"]
     out["best_baseline"] = best
-    m, b = out["model"]["rmse"], out[best]["rmse"]
+    m, b = out["model"]["rmse"], out[best]["rmse"] if best else float("nan")
     out["model_vs_best_baseline_rmse_reduction"] = float(1 - m / b) if np.isfinite(m) and b > 0 else float("nan")
     out["damping"] = {k: {"r": v["r"], "g": v["g"]} for k, v in (damping or {}).items()}
     out["damping_fitted_for_horizon"] = fitted_for
@@ -146,6 +146,8 @@ def metric_rows(model, model_name: str, dataset: str, split: str, tracks: pd.Dat
                 rows.append((name, model.version, dataset, split, f"rmse_yd{sfx}_step_{k:02d}", r, n, k))
                 rows.append((name, model.version, dataset, split, f"ade_yd{sfx}_step_{k:02d}", a, n, k))
         best = res["best_baseline"]
+        if best is None:
+            continue
         b, m = res["scores"][best]["rmse"], res["scores"][model_name]["rmse"]
         rows.append((best, model.version, dataset, split, f"best_baseline_rmse_yd{sfx}", b, len(w), None))
         rows.append((model_name, model.version, dataset, split, f"rmse_reduction_vs_best_baseline{sfx}",
