@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ngs.errors import NgsError
 from ngs.ghosting import baselines, data, joint
 from ngs.ghosting.features import screen_features
 from ngs.ghosting.model import artifacts_root, data_fingerprint
@@ -272,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
     threadpool_limits(a.threads)  # the screening's OpenMP pool too
+    try:
+        return _run(p, a)
+    except (NgsError, ValueError) as exc:  # a bad file, no training windows: one line, no traceback
+        print(f"{p.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     real = data.read_output_tracks(a.tracks) if a.tracks else None
     sim = None
     if a.warehouse:
