@@ -63,11 +63,22 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: __import__("ngs.build", fromlist=["cli_main"]).cli_main(a))
 
 
+def _horizon(text: str) -> int | str:
+    """--horizon: a whole number of frames (>= 1) or 'arrival'."""
+    if text.strip().lower() == "arrival":
+        return "arrival"
+    try:
+        return _int_between(1)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (a number of frames or 'arrival')") from None
+
+
 def _add_ghost_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ghost-eval", help="score the ghosting model on BDB 2026 output tracks vs baselines")
     p.add_argument("--tracks", required=True, help="glob of output_*.csv files (quote it)")
     p.add_argument("--observed", type=_int_between(1), default=3, help="observed frames per track")
-    p.add_argument("--horizon", type=_int_between(1), default=10, help="predicted frames per track")
+    p.add_argument("--horizon", type=_horizon, default=10,
+                   help="predicted frames per track (>= 1), or 'arrival' (every frame until the track ends)")
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.set_defaults(func=lambda a: __import__("ngs.ghosting.evaluate", fromlist=["cli_main"]).cli_main(a))
 

@@ -16,7 +16,7 @@ from conftest import require_shared_data
 
 from ngs.constants import frame_rate_hz, max_player_speed_yps
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting import baselines, closing, data, model
+from ngs.ghosting import MODEL_NAME, V1_MODEL_NAME, baselines, closing, data, model
 from ngs.ghosting import warehouse as gw
 from ngs.ghosting.features import candidate_features, screen_features
 from ngs.ghosting.train import train_pipeline
@@ -175,10 +175,11 @@ def _build_windows_loop(tracks, history=3, horizon=10, starts="first", stride=1,
                     otht[:len(others)] = tgt[others]
                 full = np.concatenate([o, fu[~np.isnan(fu[:, 0])]])
                 tele = bool((data.implied_speed(full) > vmax).any()) if len(full) > 1 else False
-                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele))
+                keys.append((g, p, int(ids[i]), int(f0 + a), week, source, tele, int(f0 + n_frames - 1)))
                 obs_l.append(o), fut_l.append(fu), oth_l.append(oth), otht_l.append(otht)
                 tgt_l.append(tgt[i]), meta_l.append(meta)
-    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
+    key = pd.DataFrame(keys, columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport",
+                                      "play_last_frame"])
     return (key, np.stack(obs_l), np.stack(fut_l), np.stack(oth_l), np.stack(otht_l), np.asarray(tgt_l, float),
             np.stack(meta_l)), skipped
 
@@ -368,7 +369,7 @@ def test_closing_and_metrics_take_dataset_and_split_from_the_games(tmp_path, mon
     assert by_game[test_week] == by_game[other] == "test" and by_game[train_week] != "test"
     metrics = gw.ghosting_metrics(dbt, con, refs)
     assert set(metrics["dataset"]) == {"real"} and set(metrics["split"]) == {"test"}
-    rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == "ghosting_mlp")].set_index("split")
+    rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == V1_MODEL_NAME)].set_index("split")
     tracks_of = syn[syn["game_id"].isin([other, test_week])].groupby(["game_id", "play_id", "nfl_id"]).ngroups
     assert rmse.loc["test", "n"] == tracks_of      # week 12 (BDB 2026) and the held-out bdb2019 game together
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
@@ -398,7 +399,7 @@ def test_model_training_is_deterministic():
 
 def test_missing_artefact_says_how_to_train(tmp_path, monkeypatch):
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path))
-    with pytest.raises(ArtifactMissingError, match="ngs.ghosting.train"):
+    with pytest.raises(ArtifactMissingError, match="ngs build --data DIR"):
         model.load(history=3, horizon=10)
 
 
@@ -460,7 +461,7 @@ def test_config_vars_reach_the_ghosting_models(real_ghosting_warehouse):
     (NGS_GHOSTING_MAX_EPOCHS=3: tests/conftest.py) must reach training and scoring; every game the build
     loaded (BDB 2026 weeks 1 and 11) is scored and labelled with its dim_games dataset."""
     epochs = _query(real_ghosting_warehouse, "select value from marts.ghosting_model_training where model = "
-                                             "'ghosting_mlp' and split = 'train' and metric = 'epochs'")["value"]
+                                             f"'{MODEL_NAME}' and split = 'train' and metric = 'epochs'")["value"]
     assert len(epochs) and all(0 < e <= int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]) for e in epochs)
     games = _query(real_ghosting_warehouse, "select distinct game_id, week, dataset "
                                             "from intermediate.int_ball_in_air_tracks")
@@ -480,7 +481,8 @@ def test_ghosting_trains_and_evaluates_on_the_warehouse_weeks(real_ghosting_ware
     """The stored model was trained on exactly the training weeks of the BDB 2026 tracks the build loaded
     (intermediate.int_ball_in_air_tracks: week 1; its training-input key matches), and the real held-out
     figures are the first windows of the week-11 tracks of that table; nothing else went in."""
-    from ngs.ghosting.train import prepare_training_windows, training_input_key
+    from ngs.ghosting import joint, scoring
+    from ngs.ghosting.joint_train import input_key, prepare
 
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(real_ghosting_artifacts))
     with duckdb.connect(str(real_ghosting_warehouse), read_only=True) as con:
@@ -490,16 +492,28 @@ def test_ghosting_trains_and_evaluates_on_the_warehouse_weeks(real_ghosting_ware
     real["split"] = data.assign_split(real).to_numpy()
     assert set(real.loc[real["split"] == "test", "week"]) == {11}
     stored = model.load()
-    cfg = model.GhostConfig(max_epochs=int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]))
-    tr, va, _, _ = prepare_training_windows(real, None, cfg.history, cfg.horizon)
-    assert set(tr.key["week"]) == {1} and set(va.key["week"]) == {1}
-    assert stored.metrics["input_key"] == training_input_key(cfg, tr, va, 15000)
-    metrics = _query(real_ghosting_warehouse, "select * from marts.rpt_ghosting_metrics where metric = 'rmse_yd'")
+    assert isinstance(stored, joint.JointModel)
+    cfg = joint.JointConfig(max_epochs=int(os.environ["NGS_GHOSTING_MAX_EPOCHS"]))
+    prep = prepare(real, None, cfg)
+    assert set(prep["train"].key["week"]) == {1} and set(prep["val"].key["week"]) == {1}
+    assert stored.metrics["input_key"] == input_key(cfg, prep, 15000)
+    metrics = _query(real_ghosting_warehouse, "select * from marts.rpt_ghosting_metrics")
     assert set(metrics["dataset"]) == {"real"} and set(metrics["version"]) == {stored.version}
-    w, _ = data.build_windows(real[real["split"] == "test"], cfg.history, cfg.horizon, starts="first")
-    test = metrics[metrics["split"] == "test"].set_index("model")
-    assert (test["n"] == len(w)).all() and len(w) > 500
-    assert test.loc["ghosting_mlp", "value"] < test.loc["constant_velocity", "value"]
+    test = metrics[metrics["split"] == "test"]
+    for horizon in scoring.REPORT_HORIZONS:   # each horizon: the first windows of the week-11 tracks
+        w, _ = scoring.windows_for(real[real["split"] == "test"], cfg.history, horizon)
+        rmse = test[test["metric"] == f"rmse_yd{scoring.metric_suffix(horizon)}"].set_index("model")
+        assert (rmse["n"] == len(w)).all() and len(w) > 200
+        assert set(rmse.index) == {MODEL_NAME, "constant_velocity", "constant_acceleration",
+                                   "constant_acceleration_half", "damped_acceleration",
+                                   "damped_velocity_acceleration"}
+        assert rmse.loc[MODEL_NAME, "value"] < rmse.loc["constant_velocity", "value"]
+        best = test[test["metric"] == f"best_baseline_rmse_yd{scoring.metric_suffix(horizon)}"]
+        assert len(best) == 1 and best["value"].iloc[0] == rmse.drop(MODEL_NAME)["value"].min()
+        assert best["model"].iloc[0] == rmse.drop(MODEL_NAME)["value"].idxmin()
+    steps = test[(test["model"] == MODEL_NAME) & test["metric"].str.startswith("rmse_yd_arrival_step_")]
+    steps = steps.sort_values("horizon_step")
+    assert steps["horizon_step"].iloc[0] == 1 and steps["n"].is_monotonic_decreasing  # fewer reach later frames
 
 
 @pytest.mark.real_data

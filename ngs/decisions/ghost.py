@@ -109,7 +109,9 @@ def rollout(model, obs: np.ndarray, receiver: np.ndarray, meta: np.ndarray, n_fr
         others_is_target = np.concatenate([np.where(np.isnan(defs[:, :, -1, 0]), np.nan, 0.0),
                                            np.ones((len(oi), 1))], axis=1)
         key = pd.DataFrame({"game_id": 0, "play_id": oi, "nfl_id": mi, "start_frame": 1 + s,
-                            "week": pd.NA, "source": "counterfactual", "teleport": False})
+                            "week": pd.NA, "source": "counterfactual", "teleport": False,
+                            # frame `history` is the throw: the ball arrives n_frames later
+                            "play_last_frame": history + np.asarray(n_frames)[oi]})
         w = Windows(key, ob, np.full((len(oi), horizon, 2), np.nan), others, others_is_target,
                     np.zeros(len(oi)), meta[oi], history, horizon)
         pred = _predict(model, w, horizon)

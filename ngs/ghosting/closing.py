@@ -28,6 +28,7 @@ from ngs.ghosting.baselines import constant_acceleration
 
 SUPERHUMAN_WEIGHT = 2.0
 CONDITIONS = ("real", "predicted", "randomised_25pct")
+HORIZON = 10  # frames scored after the observed ones (the seed paper's experiment), whatever the model predicts
 
 
 def closing_components(defender: np.ndarray, receiver: np.ndarray) -> pd.DataFrame:
@@ -77,7 +78,7 @@ def randomise_observed(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float = 0.25,
                        history: int | None = None, horizon: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score every defender of every play with a known target over the model's horizon after its first
+    """Score every defender of every play with a known target over ``horizon`` frames (HORIZON) after his first
     ``history`` frames, against the receiver's real path over the same frames:
 
     * real: the defender's real path; * predicted: the model's ghost of it (from his real observed frames);
@@ -88,7 +89,7 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     Returns (summary: condition, mean_score, n, mean_closing, mean_superhuman_penalty; per-defender rows).
     """
     h = history or (model.config.history if model is not None else 3)
-    H = horizon or (model.config.horizon if model is not None else 10)
+    H = horizon or HORIZON
     # plays with exactly one targeted nfl_id (a row mask: the tracks are not re-indexed or copied whole)
     n_targets = tracks["nfl_id"].where(tracks["is_target"] == 1.0).groupby(
         [tracks["game_id"], tracks["play_id"]]).transform("nunique")

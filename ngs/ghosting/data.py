@@ -289,7 +289,7 @@ def assign_split(tracks: pd.DataFrame, test_from_week=None, val_frac: float = 0.
 class Windows:
     """Arrays of windows; positions in yards, frames at 10 Hz."""
 
-    key: pd.DataFrame                 # game_id, play_id, nfl_id, start_frame, week, source, split?, teleport
+    key: pd.DataFrame                 # game_id, play_id, nfl_id, start_frame, week, source, teleport, play_last_frame
     obs: np.ndarray                   # (n, history, 2)
     fut: np.ndarray                   # (n, horizon, 2); NaN where the track has no truth
     others: np.ndarray                # (n, k, history, 2); NaN where missing
@@ -432,13 +432,15 @@ def build_windows(tracks: pd.DataFrame, history: int = 3, horizon: int = 10, sta
     step = np.linalg.norm(full[:, 1:] - prev_xy, axis=-1) * frame_rate_hz()
     tele = (nxt & (step > vmax)).any(axis=1)
     key = pd.DataFrame({"game_id": game[wp], "play_id": play[wp], "nfl_id": nfl[wt],
-                        "start_frame": f0[wp] + a, "week": week[wp], "source": source[wp], "teleport": tele})
+                        "start_frame": f0[wp] + a, "week": week[wp], "source": source[wp], "teleport": tele,
+                        "play_last_frame": f1[wp]})  # the play's last tracked frame: the ball's arrival
     w = Windows(key, obs, fut, others, others_t, tgt[wt], meta[wp], history, horizon)
     return w, skipped
 
 
 def _empty_windows(history: int, horizon: int, k_max: int) -> Windows:
-    key = pd.DataFrame(columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport"])
+    key = pd.DataFrame(columns=["game_id", "play_id", "nfl_id", "start_frame", "week", "source", "teleport",
+                                "play_last_frame"])
     return Windows(key, np.zeros((0, history, 2)), np.zeros((0, horizon, 2)), np.zeros((0, k_max, history, 2)),
                    np.zeros((0, k_max)), np.zeros(0), np.zeros((0, len(META_COLUMNS))), history, horizon)
 

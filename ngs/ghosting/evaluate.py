@@ -1,7 +1,8 @@
-"""``ngs ghost-eval``: score the stored ghosting model and both physics baselines on BDB 2026 output-format
-tracks. Each track's first ``observed`` frames are observed, the next ``horizon`` frames are the truth;
-shorter tracks are skipped and counted. Every track long enough is scored (teleports included). With no
-track long enough the metrics are null (JSON ``null``, never NaN) and the text output says so.
+"""``ngs ghost-eval``: score the stored ghosting model and every physics baseline on BDB 2026 output-format
+tracks. Each track's first ``observed`` frames are observed, the next ``horizon`` frames are the truth
+(``--horizon arrival``: every remaining frame until the ball arrives); shorter tracks are skipped and
+counted. Every track long enough is scored (teleports included); the scoring is ``scoring.score_tracks``.
+With no track long enough the metrics are null (JSON ``null``, never NaN) and the text output says so.
 """
 
 from __future__ import annotations
@@ -9,31 +10,13 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
-
 from ngs.ghosting import data
-from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
 from ngs.ghosting.model import GhostModel, load
+from ngs.ghosting.scoring import score_tracks
 
 
-def evaluate_tracks(tracks, model: GhostModel, observed: int, horizon: int) -> dict:
-    tracks = data.apply_roles(tracks, model.roles) if model.roles is not None else tracks
-    w, skipped = data.build_windows(tracks, observed, horizon, starts="first")
-    preds = {
-        "model": model.predict(w) if len(w) else np.zeros((0, horizon, 2)),
-        "constant_velocity": constant_velocity(w.obs, horizon),
-        "constant_acceleration": constant_acceleration(w.obs, horizon),
-    }
-    out: dict = {"tracks": len(w), "skipped": int(skipped), "observed": observed, "horizon": horizon,
-                 "model_version": model.version}
-    per_step = {}
-    for name, p in preds.items():
-        e = errors(p, w.fut)
-        out[name] = {"rmse": e["rmse"], "ade": e["ade"], "fde": e["fde"]}
-        per_step[name] = {"rmse": e["rmse_by_step"], "ade": e["ade_by_step"]}
-    out["per_horizon"] = per_step
-    out["teleport_tracks"] = int(w.key["teleport"].sum()) if len(w) else 0
-    return _no_nan(out)
+def evaluate_tracks(tracks, model: GhostModel, observed: int, horizon: int | str) -> dict:
+    return _no_nan(score_tracks(tracks, model, observed, horizon))
 
 
 def _no_nan(value):
@@ -52,17 +35,21 @@ def cli_main(args) -> int:
     import torch
 
     torch.set_num_threads(2)
-    model = load(history=args.observed, horizon=args.horizon)
-    res = evaluate_tracks(tracks, model, args.observed, args.horizon)
+    horizon = args.horizon
+    model = load(history=args.observed, horizon=None if horizon == "arrival" else horizon)
+    res = evaluate_tracks(tracks, model, args.observed, horizon)
     if args.json:
         print(json.dumps(res, allow_nan=False))
     else:
-        print(f"{res['tracks']} tracks scored, {res['skipped']} skipped (fewer than "
-              f"{args.observed + args.horizon} frames); model {res['model_version']}")
+        need = args.observed + (1 if horizon == "arrival" else horizon)
+        print(f"{res['tracks']} tracks scored, {res['skipped']} skipped (fewer than {need} frames); "
+              f"horizon {horizon}; model {res['model_version']}")
         if not res["tracks"]:
             print("  nothing to score: no track is long enough")
             return 0
-        for name in ("model", "constant_velocity", "constant_acceleration"):
+        names = ["model"] + [k for k in res["per_horizon"] if k not in ("model", "n_tracks")]
+        for name in names:
             r = res[name]
-            print(f"  {name:22s} RMSE {r['rmse']:.4f}  ADE {r['ade']:.4f}  FDE {r['fde']:.4f} yd")
+            best = "  (best baseline)" if name == res["best_baseline"] else ""
+            print(f"  {name:30s} RMSE {r['rmse']:.4f}  ADE {r['ade']:.4f}  FDE {r['fde']:.4f} yd{best}")
     return 0

@@ -52,6 +52,16 @@ def to_world(q: np.ndarray, origin: np.ndarray, rot: np.ndarray) -> np.ndarray:
     return p.reshape(shp)
 
 
+def frames_to_arrival(w: Windows) -> np.ndarray:
+    """Frames from the last observed frame to the ball's arrival, from ``key['play_last_frame']`` (the last
+    frame of the play's tracks, set by ``data.build_windows``; BDB 2026 gives it as ``num_frames_output``);
+    NaN when unknown."""
+    if "play_last_frame" not in w.key:
+        return np.full(len(w), np.nan)
+    return (pd.to_numeric(w.key["play_last_frame"], errors="coerce").to_numpy(dtype=float)
+            - (w.key["start_frame"].to_numpy(dtype=float) + w.history - 1))
+
+
 def candidate_features(w: Windows) -> pd.DataFrame:
     """The full candidate table, one row per window (NaN where a feature is unknown for that window)."""
     fps = frame_rate_hz()
@@ -130,6 +140,14 @@ def candidate_features(w: Windows) -> pd.DataFrame:
     for name, arr in (("rel_x_yd", rel[..., 0]), ("rel_y_yd", rel[..., 1]), ("rel_vx_yps", relv[..., 0]),
                       ("rel_vy_yps", relv[..., 1]), ("dist_yd", dist)):
         f[f"target_{name}"] = np.where(has_t, arr[np.arange(n), tj], np.nan)
+    # time left in the flight, and where the target would be at the arrival at his current velocity
+    tta = frames_to_arrival(w)
+    f["frames_to_arrival"] = tta
+    t_rel = np.stack([rel[np.arange(n), tj, 0], rel[np.arange(n), tj, 1]], -1) if rel.shape[1] else np.zeros((n, 2))
+    t_vel = vec_to_local(o_vel[np.arange(n), tj], rot) if rel.shape[1] else np.zeros((n, 2))
+    proj = t_rel + t_vel * (tta / fps)[:, None]
+    f["target_at_arrival_x_yd"] = np.where(has_t, proj[:, 0], np.nan)
+    f["target_at_arrival_y_yd"] = np.where(has_t, proj[:, 1], np.nan)
     # ball landing spot (warehouse: ball position at the arrival frame)
     ball = w.meta[:, [META_COLUMNS.index("ball_land_x"), META_COLUMNS.index("ball_land_y")]]
     brel = vec_to_local(ball - origin, rot)

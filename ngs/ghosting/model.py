@@ -24,12 +24,13 @@ import torch
 from torch import nn
 
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting.baselines import constant_acceleration
+from ngs.ghosting.baselines import constant_acceleration, constant_velocity
 from ngs.ghosting.data import Windows
 from ngs.ghosting.features import candidate_features, frames_basis, residual_target, to_world, vec_to_local
 
-TRAIN_HINT = ("train it with `python -m ngs.ghosting.train` (real BDB 2026 weeks 1-10) or "
-              "`ngs build --data DIR` (trains the dbt models tagged 'train')")
+TRAIN_HINT = ("train it with `ngs build --data DIR` (trains the dbt models tagged 'train') or "
+              "`python -m ngs.ghosting.joint_train --warehouse PATH` (a built warehouse's BDB 2026 weeks 1-10 "
+              "and pass plays)")
 
 
 def artifacts_root() -> Path:
@@ -127,8 +128,15 @@ class GhostModel:
     metrics: dict = field(default_factory=dict)
     path: Path | None = None
 
-    def predict(self, w: Windows, batch: int = 8192) -> np.ndarray:
-        """Predicted positions (n, horizon, 2) in field coordinates."""
+    def predict(self, w: Windows, horizon: int | None = None, batch: int = 8192) -> np.ndarray:
+        """Predicted positions (n, horizon, 2) in field coordinates (default: the network's horizon; frames
+        past it continue at the velocity of its last two predicted positions)."""
+        if horizon is not None and horizon != self.config.horizon:
+            pred = self.predict(w, batch=batch)
+            if horizon <= self.config.horizon:
+                return pred[:, :horizon]
+            # past the network's horizon: constant velocity from its last two predicted positions
+            return np.concatenate([pred, constant_velocity(pred[:, -2:], horizon - self.config.horizon)], axis=1)
         if len(w) == 0:
             return np.zeros((0, self.config.horizon, 2))
         X = self.scaler.transform(candidate_features(w))
@@ -237,6 +245,12 @@ def load(version: str | None = None, history: int | None = None, horizon: int | 
         if not (d / "config.json").exists() or not (d / "model.pt").exists():
             continue
         cfg = json.loads((d / "config.json").read_text())
+        if cfg.get("kind") == "joint":  # the joint model (ghost-v2) predicts any horizon
+            if history is not None and cfg["config"]["history"] != history:
+                continue
+            from ngs.ghosting.joint import from_artifact
+
+            return from_artifact(d, cfg)
         c = GhostConfig(**cfg["config"])
         if (history is not None and c.history != history) or (horizon is not None and c.horizon != horizon):
             continue

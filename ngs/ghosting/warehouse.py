@@ -28,9 +28,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ngs.errors import ArtifactMissingError
-from ngs.ghosting import MODEL_NAME, closing, data
-from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
-from ngs.ghosting.model import GhostConfig, GhostModel, load
+from ngs.ghosting import MODEL_NAME, closing, data, model_name, scoring
+from ngs.ghosting.model import GhostModel, load
+from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,14 @@ def training_model(dbt, session, refs: dict) -> pd.DataFrame:
 def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
     import torch
 
-    from ngs.ghosting.train import train_pipeline
+    from ngs.ghosting.joint import JointConfig
+    from ngs.ghosting.joint_train import train_joint_pipeline, training_rows
 
     torch.set_num_threads(int(os.environ.get('NGS_TRAIN_THREADS', '1')))
     fw = first_week(dbt)
     real = _or_none(tracks(refs, BALL_IN_AIR, fw))
     sim = _or_none(tracks(refs, PASS_PLAYS, fw))
-    cfg = GhostConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or GhostConfig.max_epochs))
+    cfg = JointConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or JointConfig.max_epochs))
     if not has_training_games(real, sim, fw):
         # e.g. one real game of a held-out week (the BDB 2021 sample is week 14): nothing to learn from without
         # touching the held-out weeks. No artefact is written; the scoring models use a stored one if there
@@ -100,19 +101,8 @@ def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
         log.warning("ghosting model not trained: no pass play before week %s and no simulated game in the "
                     "warehouse (held-out weeks are never trained on)", fw)
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
-    model, _ = train_pipeline(real, sim, cfg, log=None)
-    rows = []
-    m = model.metrics
-    for metric in ("train_seconds", "total_seconds", "best_epoch", "epochs", "val_mse_residual"):
-        rows.append((MODEL_NAME, model.version, "real+simulated", "train", metric, float(m[metric]),
-                     int(m["n_train_windows"]), None))
-    vf = m.get("val_first_windows")
-    if vf:
-        for name in ("model", "constant_velocity", "constant_acceleration"):
-            for metric in ("rmse", "ade", "fde"):
-                rows.append((_model_name(name), model.version, "real+simulated", "val", f"{metric}_yd",
-                             vf[name][metric], vf["n"], None))
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    model = train_joint_pipeline(real, sim, cfg, log=None)
+    return pd.DataFrame(training_rows(model, MODEL_NAME), columns=METRIC_COLUMNS)
 
 
 def has_training_games(real: pd.DataFrame | None, sim: pd.DataFrame | None, first_week: int) -> bool:
@@ -135,10 +125,6 @@ def stored_model(dbt) -> GhostModel | None:
             log.warning("no ghosting model: its scoring tables are left empty")
             return None
         raise
-
-
-def _model_name(name: str) -> str:
-    return MODEL_NAME if name == "model" else name
 
 
 def feature_screening(dbt) -> pd.DataFrame:
@@ -174,11 +160,13 @@ def scoring_threads() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _score_windows(model: GhostModel, tr: pd.DataFrame) -> tuple[data.Windows, np.ndarray]:
+def _score_windows(model: GhostModel, tr: pd.DataFrame, horizon: int | str = ARRIVAL
+                   ) -> tuple[data.Windows, np.ndarray]:
+    """First window of every track and the model's prediction, ``horizon`` frames or to the arrival."""
     if model.roles is not None and tr["is_target"].isna().any():  # else apply_roles would only copy
         tr = data.apply_roles(tr, model.roles)
-    w, _ = data.build_windows(tr, model.config.history, model.config.horizon, starts="first")
-    return w, model.predict(w) if len(w) else np.zeros((0, model.config.horizon, 2))
+    w, _ = scoring.windows_for(tr, model.config.history, horizon)
+    return w, scoring.predict(model, w)
 
 
 def _with_targets(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
@@ -228,10 +216,10 @@ def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
 def _trajectories(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
     if tr.empty:
         return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
-    w, pred = _score_windows(model, tr)
+    w, pred = _score_windows(model, tr, ARRIVAL)
     keep = w.is_target == 0.0
     w, pred = w.subset(keep), pred[keep]
-    H, h = model.config.horizon, model.config.history
+    H, h = w.horizon, model.config.history
     throw = tr.drop_duplicates(["game_id", "play_id"]).set_index(["game_id", "play_id"])["throw_frame_id"]
     split = tr.drop_duplicates(["game_id", "play_id"]).set_index(["game_id", "play_id"])["split"]
     key = w.key.loc[w.key.index.repeat(H)].reset_index(drop=True)
@@ -247,23 +235,10 @@ def _trajectories(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
         "x_pred_std": pred[..., 0].ravel(), "y_pred_std": pred[..., 1].ravel(),
         "x_true_std": w.fut[..., 0].ravel(), "y_true_std": w.fut[..., 1].ravel(),
     })
+    out = out[np.isfinite(w.fut[..., 0]).ravel()].reset_index(drop=True)   # the flight: frames with truth
     out["error_yd"] = np.hypot(out["x_pred_std"] - out["x_true_std"], out["y_pred_std"] - out["y_true_std"])
     out["model_version"] = model.version
     return out[TRAJECTORY_COLUMNS]
-
-
-def _metric_rows(version: str, dataset: str, split: str, w: data.Windows, pred: np.ndarray) -> list[tuple]:
-    rows = []
-    preds = {MODEL_NAME: pred, "constant_velocity": constant_velocity(w.obs, w.horizon),
-             "constant_acceleration": constant_acceleration(w.obs, w.horizon)}
-    for name, p in preds.items():
-        e = errors(p, w.fut)
-        for metric in ("rmse", "ade", "fde"):
-            rows.append((name, version, dataset, split, f"{metric}_yd", e[metric], len(w), None))
-        for k, (r, a) in enumerate(zip(e["rmse_by_step"], e["ade_by_step"], strict=True), start=1):
-            rows.append((name, version, dataset, split, f"rmse_yd_step_{k:02d}", r, len(w), k))
-            rows.append((name, version, dataset, split, f"ade_yd_step_{k:02d}", a, len(w), k))
-    return rows
 
 
 DATASETS = ("real", "simulated")
@@ -271,10 +246,11 @@ HELD_OUT = ("test", "val")
 
 
 def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
-    """Model vs constant velocity vs constant acceleration on the held-out games (first window of each
-    track, as ``ngs ghost-eval``), per dataset of the game (dim_games) and split: test = weeks from
-    ghosting_test_from_week on (the BDB 2026 benchmark: weeks 11-14) or the game-hash test share, val = the
-    validation games. Both inputs (BDB 2026 ball-in-air tracks, other pass plays) count for their dataset."""
+    """The model vs every physics baseline on the held-out games (first window of each track, as ``ngs
+    ghost-eval``) for horizons 10, 15 and to the arrival (``scoring.metric_rows``), per dataset of the game
+    (dim_games) and split: test = weeks from ghosting_test_from_week on (the BDB 2026 benchmark: weeks
+    11-14) or the game-hash test share, val = the validation games. Both inputs (BDB 2026 ball-in-air
+    tracks, other pass plays) count for their dataset."""
     with scoring_threads():
         return _ghosting_metrics(dbt, session, refs)
 
@@ -284,7 +260,7 @@ def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     if model is None:
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     fw = first_week(dbt)
-    scored: dict[tuple[str, str], list[tuple[data.Windows, np.ndarray]]] = {}
+    parts: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for name in (BALL_IN_AIR, PASS_PLAYS):
         tr = tracks(refs, name, fw, splits=HELD_OUT)
         if tr.empty:
@@ -294,18 +270,11 @@ def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
             for split in HELD_OUT:
                 part = tr[(dataset == ds) & (tr["split"] == split).to_numpy()]
                 if len(part):
-                    w, pred = _score_windows(model, part)
-                    if len(w):
-                        scored.setdefault((ds, split), []).append((w, pred))
+                    parts.setdefault((ds, split), []).append(part)
     rows: list[tuple] = []
-    for ds in DATASETS:
-        for split in HELD_OUT:
-            got = scored.get((ds, split))
-            if not got:
-                continue
-            w = got[0][0] if len(got) == 1 else data.concat_windows([g[0] for g in got])
-            pred = got[0][1] if len(got) == 1 else np.concatenate([g[1] for g in got])
-            rows += _metric_rows(model.version, ds, split, w, pred)
+    for (ds, split), got in parts.items():   # the two inputs hold different games: one table of tracks
+        tr = got[0] if len(got) == 1 else pd.concat(got, ignore_index=True)
+        rows += scoring.metric_rows(model, model_name(model), ds, split, tr, model.config.history, REPORT_HORIZONS)
     if not rows:
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     out = pd.DataFrame(rows, columns=METRIC_COLUMNS)

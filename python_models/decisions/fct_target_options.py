@@ -7,6 +7,7 @@ def model(dbt, session):
     # dbt hands a Python model only the config keys its own file reads; ngs.decisions reads them again
     dbt.config.get("completion_defender_radius_yd")
     dbt.config.get("decisions_max_flight_frames")
+    dbt.config.get("decisions_ghost_step_frames")
     dbt.config.get("decisions_lineman_radius_yd")
     dbt.config.get("ghosting_model_version")
     try:  # run after training when it is in the run; with --exclude tag:train the stored artefacts are used
