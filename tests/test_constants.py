@@ -66,3 +66,16 @@ assert not bad, bad
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=110)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OPENED []" in out.stdout
+
+
+def test_build_without_the_dbt_project_says_where_it_looked(tmp_path, monkeypatch):
+    """An installed wheel has the package but not the dbt project: `ngs build` says so before touching
+    anything (no warehouse folder is created)."""
+    from ngs import build as build_module
+    from ngs.errors import BuildError
+
+    monkeypatch.setattr(build_module, "REPO_ROOT", tmp_path / "site-packages")
+    with pytest.raises(BuildError, match=r"no dbt project at .*site-packages \(dbt_project.yml is missing\)"):
+        build_module.build([tmp_path / "data"], tmp_path / "wh" / "x.duckdb")
+    assert not (tmp_path / "wh").exists()
+    build_module.check_dbt_project(REPO_ROOT)  # the checkout has one
