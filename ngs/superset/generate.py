@@ -39,6 +39,10 @@ def _uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(NS, f"{kind}:{name}"))
 
 
+class GenerateError(NgsError):
+    """The specs and the dbt project disagree (a column or mart the contracts do not have), or dbt parse failed."""
+
+
 # ------------------------------------------------------------------------------------------ datasets
 # The mart columns each dataset offers (what the charts use, and the columns an analyst filters by; Superset's
 # "sync columns" adds the rest). Their types and descriptions come from the marts' dbt contracts (the
@@ -601,10 +605,6 @@ def build_specs(root: Path = REPO_ROOT) -> tuple[list[Chart], list[Dashboard]]:
                   height=60),
     ]
     return charts, dashboards
-
-
-class GenerateError(NgsError):
-    """The specs and the dbt project disagree (a column or mart the contracts do not have), or dbt parse failed."""
 
 
 # ------------------------------------------------------------------------------------- the dbt manifest
