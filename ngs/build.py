@@ -76,6 +76,16 @@ def dbt_env(warehouse: Path, target_path: str | Path | None = None) -> dict[str,
     return env
 
 
+def check_dbt_project(root: Path | None = None) -> None:
+    """The dbt project (dbt_project.yml, models/, macros/, seeds/) is read from the checkout the package
+    runs from; an installed wheel carries only the package."""
+    root = REPO_ROOT if root is None else root
+    if not (root / "dbt_project.yml").is_file():
+        raise BuildError(f"no dbt project at {root} (dbt_project.yml is missing): `ngs build` runs the dbt "
+                         "project of a checkout of the repository; install the package from it with "
+                         "`make venv` (pip install -e .)")
+
+
 def dbt_executable() -> str:
     exe = Path(sys.executable).with_name("dbt")
     return str(exe) if exe.exists() else "dbt"
@@ -177,6 +187,7 @@ def build(
     wait_s: float | None = None,
 ) -> BuildResult:
     """Build (or with `append`, extend) `warehouse` from `data_dirs`; see the module docstring."""
+    check_dbt_project()
     warehouse = Path(warehouse).resolve()
     check_warehouse_name(warehouse)
     try:

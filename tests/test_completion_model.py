@@ -145,7 +145,9 @@ def test_report_tables_have_the_shared_schema():
     assert set(out.importance["feature"]) == set(FEATURE_COLUMNS)
 
 
-def test_training_is_deterministic():
+def test_training_ignores_the_row_order():
+    """The same passes in another order: the same version and outputs (determinism across processes and
+    thread counts: tests/test_determinism.py)."""
     frame = synthetic_passes(n_games=8, per_game=20, seed=3)
     a, b = pipeline.train(frame), pipeline.train(frame.sample(frac=1.0, random_state=5))
     assert a.version == b.version

@@ -37,23 +37,135 @@ BUNDLE = load_bundle()
 URI = "duckdb:////tmp/serving/ngs.duckdb?access_mode=read_only"
 
 
-def _strip_types(doc: dict) -> dict:
-    """A dataset's column types are read from a warehouse when the bundle is generated (`--warehouse`)."""
-    doc = json.loads(json.dumps(doc))
-    for col in doc.get("columns", []):
-        col.pop("type", None)
-    return doc
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> dict:
+    """`dbt parse` of the checkout (no warehouse), once for the module."""
+    return generate.parse_manifest(REPO_ROOT)
 
 
-def test_bundle_is_what_the_generator_writes(tmp_path):
-    """Nobody edited dashboards/ by hand without the generator (or the other way round)."""
-    generate.write_bundle(tmp_path)
-    fresh = load_bundle(tmp_path).files
-    assert sorted(fresh) == sorted(BUNDLE.files), "rerun `python -m ngs.superset.generate`"
-    for rel, doc in BUNDLE.files.items():
-        if rel == "metadata.yaml":
-            continue
-        assert _strip_types(doc) == _strip_types(fresh[rel]), f"dashboards/{rel}: rerun the generator"
+@pytest.mark.timeout(300)
+def test_generating_from_the_committed_state_changes_nothing(manifest):
+    """Round trip: the specs and the dbt manifest make, byte for byte, the committed dashboards/ and
+    models/marts/_exposures.yml, and no file in the bundle's sections is left over."""
+    made = generate.generate(manifest)
+    assert not made.skipped
+    on_disk = {p.relative_to(generate.BUNDLE_DIR).as_posix(): p.read_bytes()
+               for p in generate.BUNDLE_DIR.rglob("*.yaml")}
+    assert {rel: text.encode() for rel, text in made.bundle.items()} == on_disk, (
+        "dashboards/ is not what the generator makes: rerun `python -m ngs.superset.generate`")
+    assert made.exposures.encode() == (REPO_ROOT / generate.EXPOSURES_REL).read_bytes()
+    plan = generate.plan(made, generate.BUNDLE_DIR, REPO_ROOT / generate.EXPOSURES_REL)
+    assert plan.clean and plan.changed == {} and plan.stale == []
+
+
+@pytest.mark.timeout(300)
+def test_every_dataset_column_is_in_its_mart_with_the_contract_type(manifest):
+    """Each dataset column (not a calculated one) is a column of the mart's dbt model, with its declared
+    data_type (a SQL mart's enforced contract) and description; a SQL mart's contract is enforced."""
+    marts = generate.marts_from_manifest(manifest)
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    checked = 0
+    for ds in BUNDLE.datasets().values():
+        mart = marts[ds["table_name"]]
+        node = nodes[ds["table_name"]]
+        if node["language"] == "sql":
+            assert node["contract"]["enforced"], f"marts.{mart.name} has no enforced contract"
+        for col in ds["columns"]:
+            if col["expression"]:
+                continue
+            declared = mart.columns.get(col["column_name"])
+            assert declared is not None, f"{mart.name}.{col['column_name']}: not a column of the mart"
+            assert declared.data_type and col["type"] == declared.data_type.upper(), (
+                f"{mart.name}.{col['column_name']}: dataset type {col['type']}, dbt YAML {declared.data_type!r}")
+            assert col["description"] == declared.description and declared.description, col["column_name"]
+            checked += 1
+    assert checked == sum(len(cols) for cols in generate.DATASETS.values()) == 108
+    # the drift the hand-copied types had: the contracts' types now
+    play_quality = {c["column_name"]: c["type"] for c in BUNDLE.datasets()[generate._uuid("dataset", "fct_play_quality")]["columns"]}
+    tracking = {c["column_name"]: c["type"] for c in BUNDLE.datasets()[generate._uuid("dataset", "fct_tracking")]["columns"]}
+    assert play_quality["missing_frames"] == "BIGINT" and tracking["frame_id"] == "INTEGER"
+
+
+def _mart(manifest: dict, name: str) -> dict:
+    return next(n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == name)
+
+
+@pytest.mark.timeout(300)
+def test_a_column_the_contract_lacks_or_types_differently_is_refused_or_followed(manifest):
+    """A dataset column the mart does not have fails generation naming it; a contract's type change
+    reaches the dataset (nothing is hand-copied)."""
+    broken = json.loads(json.dumps(manifest))
+    del _mart(broken, "fct_play_quality")["columns"]["missing_frames"]
+    with pytest.raises(generate.GenerateError, match="fct_play_quality: column.s. missing_frames are not in"):
+        generate.generate(broken)
+    untyped = json.loads(json.dumps(manifest))
+    _mart(untyped, "fct_ghost_trajectories")["columns"]["error_yd"]["data_type"] = None
+    with pytest.raises(generate.GenerateError, match="fct_ghost_trajectories: column.s. error_yd have no data_type"):
+        generate.generate(untyped)
+    retyped = json.loads(json.dumps(manifest))
+    _mart(retyped, "fct_play_quality")["columns"]["missing_frames"]["data_type"] = "hugeint"
+    made = generate.generate(retyped)
+    ds = yaml.safe_load(made.bundle["datasets/ngs_warehouse/fct_play_quality.yaml"])
+    assert {c["column_name"]: c["type"] for c in ds["columns"]}["missing_frames"] == "HUGEINT"
+
+
+@pytest.mark.timeout(300)
+def test_generator_writes_only_its_outputs_and_prunes_only_when_asked(manifest, tmp_path, capsys):
+    """The CLI writes the bundle and the exposures file it is given, only where the text changes; a stale
+    file in a bundle section is listed (exit 1) and deleted only with --prune; --check writes nothing."""
+    manifest_file = tmp_path / "manifest.json"
+    manifest_file.write_text(json.dumps(manifest))
+    committed = {p: p.read_bytes() for p in [*generate.BUNDLE_DIR.rglob("*"), REPO_ROOT / generate.EXPOSURES_REL]
+                 if p.is_file()}
+    out, exposures = tmp_path / "bundle", tmp_path / "exposures.yml"
+    args = ["--manifest", str(manifest_file), "--out", str(out), "--exposures", str(exposures)]
+    assert generate.main([*args, "--check"]) == 1 and not out.exists() and not exposures.exists()
+    assert generate.main(args) == 0
+    assert load_bundle(out).files == BUNDLE.files
+    assert exposures.read_bytes() == (REPO_ROOT / generate.EXPOSURES_REL).read_bytes()
+    stale = out / "charts" / "old_chart.yaml"
+    stale.write_text("slice_name: old\n")
+    keep = out / "notes.txt"  # outside the sections: never touched
+    keep.write_text("mine")
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.yaml")}
+    capsys.readouterr()
+    assert generate.main(args) == 1  # nothing to write, one stale file
+    text = capsys.readouterr().out
+    assert f"stale (not made by the specs): {stale}" in text and "0 file(s) written" in text
+    assert stale.exists() and {p: p.stat().st_mtime_ns for p in out.rglob("*.yaml")} == mtimes
+    assert generate.main([*args, "--check"]) == 1
+    assert generate.main([*args, "--prune"]) == 0 and not stale.exists() and keep.read_text() == "mine"
+    assert generate.main([*args, "--check"]) == 0
+    assert generate.main([*args[:4], "--no-exposures"]) == 0
+    # the checkout's own files were never touched
+    assert {p: p.read_bytes() for p in committed} == committed
+
+
+def test_generator_reports_a_failed_dbt_parse_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "manifest.json"
+    bad.write_text("{not json")
+    assert generate.main(["--manifest", str(bad), "--out", str(tmp_path / "b"), "--check"]) == 2
+    assert capsys.readouterr().out.startswith("error: ")
+    with pytest.raises(generate.GenerateError, match="dbt parse failed in"):
+        generate.parse_manifest(tmp_path)
+
+
+@pytest.mark.slow
+def test_dataset_types_are_the_built_warehouse_types(full_sim_warehouse):
+    """The declared types are the built ones: a SQL mart's by its enforced contract, a Python model's as
+    pandas and DuckDB write it (dbt enforces no contract there, so this is the check)."""
+    con = duckdb.connect(str(full_sim_warehouse), read_only=True)
+    try:
+        rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
+                           "where table_schema = 'marts'").fetchall()
+    finally:
+        con.close()
+    built = {(t, c): d for t, c, d in rows}
+    wrong = [f"{ds['table_name']}.{c['column_name']}: dataset {c['type']}, warehouse "
+             f"{built.get((ds['table_name'], c['column_name']), 'missing')}"
+             for ds in BUNDLE.datasets().values() for c in ds["columns"]
+             if not c["expression"] and built.get((ds["table_name"], c["column_name"])) != c["type"]]
+    assert not wrong, "\n".join(wrong)
 
 
 def _chart_columns(params: dict) -> set[str]:

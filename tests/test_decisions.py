@@ -217,12 +217,6 @@ def test_ghosting_model_adapter_equals_constant_acceleration_when_untrained(scor
                                    atol=1e-5)
 
 
-def test_options_are_deterministic(scorer):
-    a = ranked_options(scorer, untrained_ghost())
-    b = ranked_options(scorer, untrained_ghost())
-    pd.testing.assert_frame_equal(a, b)
-
-
 # ------------------------------------------------------------------------------------------ the SQL mart
 def run_mart(options: pd.DataFrame, closing: pd.DataFrame, players: pd.DataFrame, min_attempts: int) -> pd.DataFrame:
     """models/marts/decisions/rpt_qb_decisions.sql rendered (ref -> table, var -> value) and run in DuckDB."""

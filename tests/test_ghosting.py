@@ -1,4 +1,4 @@
-"""Ghosting: baselines, closing score, windows, model determinism, ghost-eval JSON, the warehouse readers and
+"""Ghosting: baselines, closing score, windows, ghost-eval JSON, the warehouse readers and
 the dataset / split labels, real-data training and evaluation through a built warehouse."""
 
 from __future__ import annotations
@@ -389,14 +389,6 @@ def _tiny_train(tr: pd.DataFrame, **over) -> model.GhostModel:
     return m
 
 
-def test_model_training_is_deterministic():
-    tr = data.normalise_tracks(synthetic_tracks())
-    w, _ = data.build_windows(data.normalise_tracks(synthetic_tracks(seed=3)), 3, 10)
-    a, b = _tiny_train(tr), _tiny_train(tr)
-    assert a.version == b.version
-    np.testing.assert_array_equal(a.predict(w), b.predict(w))
-
-
 def test_missing_artefact_says_how_to_train(tmp_path, monkeypatch):
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path))
     with pytest.raises(ArtifactMissingError, match="ngs build --data DIR"):
@@ -427,7 +419,8 @@ def test_closing_experiment_conditions():
     tr = data.infer_targets_full(data.normalise_tracks(synthetic_tracks()))
     summary, per = closing.closing_experiment(tr, None)
     assert list(summary["condition"]) == list(closing.CONDITIONS)
-    assert (summary["n"] == summary["n"].iloc[0]).all() and summary["n"].iloc[0] > 0
+    assert list(summary["n"]) == [72, 72, 72]  # 24 plays x 3 defenders of the target, in every condition
+    assert len(per) == 216 and per.groupby("condition").size().eq(72).all()
     assert summary.set_index("condition").loc["real", "mean_score"] < 0  # synthetic defenders chase
     assert {"game_id", "play_id", "nfl_id", "condition", "score", "closing", "superhuman_penalty"} <= set(per)
 

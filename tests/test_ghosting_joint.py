@@ -135,12 +135,11 @@ def test_joint_model_starts_as_physics_and_predicts_any_horizon():
     np.testing.assert_allclose(long[:, :10], m.predict(w, 10))
 
 
-def test_joint_training_is_deterministic_and_learns():
+def test_joint_training_learns():
+    """(Determinism across processes and thread counts: tests/test_determinism.py.)"""
     tr = _with_split(data.normalise_tracks(synthetic_tracks(n_plays=36, n_frames=24)))
-    a, b = _quick_model(tr, max_epochs=4), _quick_model(tr, max_epochs=4)
-    assert a.version == b.version and a.version.startswith("ghost-v2-")
-    w, _ = scoring.windows_for(data.normalise_tracks(synthetic_tracks(n_plays=6, n_frames=24, seed=9)), 3, 15)
-    np.testing.assert_array_equal(a.predict(w, 15), b.predict(w, 15))
+    a = _quick_model(tr, max_epochs=4)
+    assert a.version.startswith("ghost-v2-")
     assert set(a.damping) == {"10", "15", "arrival"}
     val = a.metrics["val_first_windows"]
     assert {"10", "15", "arrival"} <= set(val) and val["10"]["model"]["rmse"] < val["10"]["constant_velocity"]["rmse"]

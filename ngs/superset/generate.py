@@ -1,26 +1,31 @@
-"""Write the dashboards bundle (`dashboards/`, Superset's export format) from the specs below.
+"""Write the dashboards bundle (`dashboards/`, Superset's export format) and the dbt exposures
+(`models/marts/_exposures.yml`) from the specs below and the dbt project's manifest.
 
 The YAML in `dashboards/` is what is committed, reviewed and loaded; this script only saves typing
-the boilerplate Superset needs (query contexts, layout nodes, uuids). Rerun it after changing a spec:
+the boilerplate Superset needs (query contexts, layout nodes, uuids). Rerun it after changing a spec or a
+mart's YAML:
 
-    python -m ngs.superset.generate [--warehouse warehouse/ngs.duckdb]
+    python -m ngs.superset.generate [--check] [--prune] [--manifest target/manifest.json]
 
-Each dataset lists the contract columns written here (what the charts use; Superset's "sync columns"
-adds the rest); with `--warehouse`, their types are read from the marts of that warehouse.
-Charts only name columns: no SQL in a chart, every number comes from a dbt mart.
+Each dataset lists the mart columns named in DATASETS below; their types and descriptions come from the
+marts' dbt YAML (`data_type` and `description`: the contract of a SQL mart), read from the manifest that
+`dbt parse` writes (no warehouse is opened). Charts only name columns: no SQL in a chart, every number
+comes from a dbt mart. The two outputs are the only files written, each only where its text changes; a
+YAML file in the bundle's sections that the specs no longer make is deleted only with --prune.
+`--check` writes nothing and exits 1 when the committed files differ from what the specs make.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ngs.errors import NgsError
 from ngs.paths import REPO_ROOT
 from ngs.superset.bundle import BUNDLE_DIR, DATASET_PLACEHOLDER, URI_PLACEHOLDER
 
@@ -34,60 +39,40 @@ def _uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(NS, f"{kind}:{name}"))
 
 
+class GenerateError(NgsError):
+    """The specs and the dbt project disagree (a column or mart the contracts do not have), or dbt parse failed."""
+
+
 # ------------------------------------------------------------------------------------------ datasets
-# Contract columns per mart: (name, type). The check at load time compares them with the warehouse.
-DATASETS: dict[str, list[tuple[str, str]]] = {
-    "fct_pass_attempts_scored": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("dataset", "VARCHAR"),
-                                 ("season", "INTEGER"), ("week", "INTEGER"), ("club", "VARCHAR"),
-                                 ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
-                                 ("target_nfl_id", "BIGINT"), ("target_name", "VARCHAR"), ("is_complete", "BOOLEAN"),
-                                 ("receiver_separation_arrival_yd", "DOUBLE"),
-                                 ("expected_completion_probability", "DOUBLE"),
-                                 ("completion_over_expected", "DOUBLE"), ("in_training", "BOOLEAN")],
-    "rpt_qb_cpoe": [("dataset", "VARCHAR"), ("season", "INTEGER"), ("club", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("passer_name", "VARCHAR"),
-                    ("attempts", "BIGINT"), ("completions", "BIGINT"), ("completion_rate", "DOUBLE"),
-                    ("expected_completion_rate", "DOUBLE"), ("cpoe_pct", "DOUBLE")],
-    "rpt_receiver_separation": [("dataset", "VARCHAR"), ("season", "INTEGER"), ("club", "VARCHAR"),
-                                ("receiver_nfl_id", "BIGINT"), ("receiver_name", "VARCHAR"),
-                                ("position", "VARCHAR"), ("targets", "BIGINT"), ("catches", "BIGINT"),
-                                ("catch_rate", "DOUBLE"), ("expected_catch_rate", "DOUBLE"),
-                                ("catch_rate_over_expected_pct", "DOUBLE"), ("mean_separation_arrival_yd", "DOUBLE")],
-    "rpt_db_closing_leaderboard": [("dataset", "VARCHAR"), ("nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
-                                   ("player_label", "VARCHAR"), ("position", "VARCHAR"), ("trajectories", "BIGINT"), ("mean_score", "DOUBLE"),
-                                   ("mean_ghost_score", "DOUBLE"), ("closing_vs_ghost", "DOUBLE"),
-                                   ("mean_effort", "DOUBLE"), ("closing_rank", "BIGINT")],
-    "rpt_qb_decisions": [("dataset", "VARCHAR"), ("passer_nfl_id", "BIGINT"), ("display_name", "VARCHAR"),
-                         ("attempts", "BIGINT"), ("best_option_share", "DOUBLE"), ("mean_chosen_cp", "DOUBLE"),
-                         ("mean_best_cp", "DOUBLE"), ("cp_given_up", "DOUBLE"), ("mean_options", "DOUBLE"),
-                         ("mean_defender_closing_score", "DOUBLE")],
-    "fct_target_options": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("dataset", "VARCHAR"),
-                           ("passer_nfl_id", "BIGINT"), ("receiver_nfl_id", "BIGINT"),
-                           ("receiver_position_group", "VARCHAR"), ("is_actual_target", "BOOLEAN"),
-                           ("is_best_option", "BOOLEAN"), ("option_rank", "BIGINT"),
-                           ("completion_probability", "DOUBLE"), ("cp_below_best", "DOUBLE"),
-                           ("predicted_separation_yd", "DOUBLE"), ("air_distance_yd", "DOUBLE"),
-                           ("flight_time_s", "DOUBLE")],
-    "rpt_model_metrics": [("model", "VARCHAR"), ("version", "VARCHAR"), ("dataset", "VARCHAR"),
-                          ("split", "VARCHAR"), ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT"),
-                          ("horizon_step", "BIGINT")],
-    "rpt_completion_calibration": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("bin", "BIGINT"),
-                                   ("mean_predicted", "DOUBLE"), ("observed_rate", "DOUBLE"), ("n", "BIGINT")],
-    "rpt_ghosting_metrics": [("model", "VARCHAR"), ("dataset", "VARCHAR"), ("split", "VARCHAR"),
-                             ("metric", "VARCHAR"), ("value", "DOUBLE"), ("n", "BIGINT"), ("horizon_step", "BIGINT")],
-    "fct_tracking": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"), ("frame_id", "BIGINT"),
-                     ("club", "VARCHAR"), ("is_ball", "BOOLEAN"), ("is_offense", "BOOLEAN"),
-                     ("position_group", "VARCHAR"), ("display_name", "VARCHAR"), ("x_std", "DOUBLE"),
-                     ("y_std", "DOUBLE")],
-    "rpt_row_accounting": [("source_file", "VARCHAR"), ("vintage", "VARCHAR"), ("entity", "VARCHAR"),
-                           ("raw_rows", "BIGINT"), ("clean_rows", "BIGINT"), ("quarantined_rows", "BIGINT"),
-                           ("is_balanced", "BOOLEAN")],
-    "fct_play_quality": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("source", "VARCHAR"), ("raw_rows", "BIGINT"),
-                         ("clean_rows", "BIGINT"), ("quarantined_rows", "BIGINT"), ("missing_frames", "HUGEINT"),
-                         ("is_play_quarantined", "BOOLEAN")],
-    "fct_ghost_trajectories": [("game_id", "BIGINT"), ("play_id", "BIGINT"), ("nfl_id", "BIGINT"),
-                               ("split", "VARCHAR"), ("frame_id", "BIGINT"), ("horizon_step", "BIGINT"),
-                               ("x_pred_std", "DOUBLE"), ("y_pred_std", "DOUBLE"), ("x_true_std", "DOUBLE"),
-                               ("y_true_std", "DOUBLE"), ("error_yd", "DOUBLE")],
+# The mart columns each dataset offers (what the charts use, and the columns an analyst filters by; Superset's
+# "sync columns" adds the rest). Their types and descriptions come from the marts' dbt contracts (the
+# manifest of `dbt parse`), never from here.
+DATASETS: dict[str, list[str]] = {
+    "fct_pass_attempts_scored": ["game_id", "play_id", "dataset", "season", "week", "club", "passer_nfl_id",
+                                 "passer_name", "target_nfl_id", "target_name", "is_complete",
+                                 "receiver_separation_arrival_yd", "expected_completion_probability",
+                                 "completion_over_expected", "in_training"],
+    "rpt_db_closing_leaderboard": ["dataset", "nfl_id", "display_name", "player_label", "position",
+                                   "trajectories", "mean_score", "mean_ghost_score", "closing_vs_ghost",
+                                   "mean_effort", "closing_rank"],
+    "rpt_qb_decisions": ["dataset", "passer_nfl_id", "display_name", "attempts", "best_option_share",
+                         "mean_chosen_cp", "mean_best_cp", "cp_given_up", "mean_options",
+                         "mean_defender_closing_score"],
+    "fct_target_options": ["game_id", "play_id", "dataset", "passer_nfl_id", "receiver_nfl_id",
+                           "receiver_position_group", "is_actual_target", "is_best_option", "option_rank",
+                           "completion_probability", "cp_below_best", "predicted_separation_yd",
+                           "air_distance_yd", "flight_time_s"],
+    "rpt_model_metrics": ["model", "version", "dataset", "split", "metric", "value", "n", "horizon_step"],
+    "rpt_completion_calibration": ["model", "dataset", "bin", "mean_predicted", "observed_rate", "n"],
+    "rpt_ghosting_metrics": ["model", "dataset", "split", "metric", "value", "n", "horizon_step"],
+    "fct_tracking": ["game_id", "play_id", "nfl_id", "frame_id", "club", "is_ball", "is_offense",
+                     "position_group", "display_name", "x_std", "y_std"],
+    "rpt_row_accounting": ["source_file", "vintage", "entity", "raw_rows", "clean_rows", "quarantined_rows",
+                           "is_balanced"],
+    "fct_play_quality": ["game_id", "play_id", "source", "raw_rows", "clean_rows", "quarantined_rows",
+                         "missing_frames", "is_play_quarantined"],
+    "fct_ghost_trajectories": ["game_id", "play_id", "nfl_id", "split", "frame_id", "horizon_step",
+                               "x_pred_std", "y_pred_std", "x_true_std", "y_true_std", "error_yd"],
 }
 
 # One select box for "which play" (game_id and play_id as one label): two cascading first-item selects race
@@ -128,28 +113,53 @@ METRICS: dict[str, list[tuple[str, str, str, str | None]]] = {
 }
 
 
-def _generic(dtype: str) -> str:
-    return dtype.upper()
+@dataclass(frozen=True)
+class Column:
+    """A mart column as its dbt contract declares it (the manifest): DuckDB type and description."""
+
+    name: str
+    data_type: str
+    description: str = ""
 
 
-def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    description: str
+    columns: dict[str, Column]
+
+
+def dataset_yaml(mart: Mart, names: list[str]) -> dict:
+    """Superset's dataset for `mart`: the columns `names` with the contract's types and descriptions (the
+    type upper-cased, as DuckDB and Superset spell it), then the calculated display columns."""
+    missing = [n for n in names if n not in mart.columns]
+    if missing:
+        raise GenerateError(f"dataset {mart.name}: column(s) {', '.join(missing)} are not in the mart's dbt "
+                            f"model (it has: {', '.join(mart.columns)})")
+    untyped = [n for n in names if not mart.columns[n].data_type]
+    if untyped:
+        raise GenerateError(f"dataset {mart.name}: column(s) {', '.join(untyped)} have no data_type in the "
+                            "mart's dbt YAML (a contract for a SQL mart; for a Python model, the type it writes)")
+    columns = [(c.name, c.data_type.upper(), None, c.description or None) for c in (mart.columns[n] for n in names)]
+    columns += [(name, dtype, expression, None) for name, dtype, expression in CALCULATED.get(mart.name, [])]
     return {
-        "table_name": table, "main_dttm_col": None, "description": f"dbt mart marts.{table}",
+        "table_name": mart.name, "main_dttm_col": None,
+        "description": f"dbt mart marts.{mart.name}" + (f": {mart.description}" if mart.description else ""),
         "default_endpoint": None, "offset": 0, "cache_timeout": None, "catalog": None, "schema": "marts",
         "sql": None, "params": None, "template_params": None, "filter_select_enabled": True,
         "fetch_values_predicate": None, "extra": None, "normalize_columns": False,
-        "always_filter_main_dttm": False, "uuid": _uuid("dataset", table),
+        "always_filter_main_dttm": False, "uuid": _uuid("dataset", mart.name),
         "metrics": [{"metric_name": "count", "verbose_name": "COUNT(*)", "metric_type": "count",
                      "expression": "COUNT(*)", "description": None, "d3format": None, "currency": None,
                      "extra": {}, "warning_text": None}]
         + [{"metric_name": name, "verbose_name": label, "metric_type": None, "expression": expression,
             "description": None, "d3format": fmt, "currency": None, "extra": {}, "warning_text": None}
-           for name, label, expression, fmt in METRICS.get(table, [])],
+           for name, label, expression, fmt in METRICS.get(mart.name, [])],
         "columns": [{"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True,
-                     "type": _generic(dtype), "advanced_data_type": None, "groupby": True, "filterable": True,
-                     "expression": expression, "description": None, "python_date_format": None, "extra": {}}
-                    for name, dtype, expression in [(n, t, None) for n, t in columns]
-                    + CALCULATED.get(table, [])],
+                     "type": dtype, "advanced_data_type": None, "groupby": True, "filterable": True,
+                     "expression": expression, "description": description, "python_date_format": None,
+                     "extra": {}}
+                    for name, dtype, expression, description in columns],
         "version": "1.0.0", "database_uuid": _uuid("database", DB_FILE),
     }
 
@@ -433,14 +443,14 @@ def dbt_var(name: str, root: Path = REPO_ROOT) -> int:
     return int(yaml.safe_load((root / "dbt_project.yml").read_text())["vars"][name])
 
 
-# The leaderboards' qualifying minimum over the weeks a dashboard keeps (the tables' HAVING filter; edit the
-# chart to change it): the season marts' own (rpt_qb_cpoe, rpt_receiver_separation).
-MIN_ATTEMPTS = dbt_var("min_qb_attempts")
-MIN_TARGETS = dbt_var("min_receiver_targets")
 BUSIEST = 20  # the bars: the players with the most attempts / targets in the weeks the filters keep
 
 
-def build_specs() -> tuple[list[Chart], list[Dashboard]]:
+def build_specs(root: Path = REPO_ROOT) -> tuple[list[Chart], list[Dashboard]]:
+    # The leaderboards' qualifying minimum over the weeks a dashboard keeps (the tables' HAVING filter; edit
+    # the chart to change it): the season marts' own (rpt_qb_cpoe, rpt_receiver_separation).
+    min_attempts = dbt_var("min_qb_attempts", root)
+    min_targets = dbt_var("min_receiver_targets", root)
     test_split = where("split", "==", "test")
     charts = [
         # 1. Leaderboards. Passers and receivers: the passes of fct_pass_attempts_scored aggregated by the
@@ -449,10 +459,10 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
         agg_table_chart("qb_cpoe_table", "QB completion % over expected", "fct_pass_attempts_scored",
                         ["passer_name", "club", "season", "dataset"],
                         ["cpoe_pct", "attempts", "completion_rate", "expected_completion_rate", "completions"],
-                        "cpoe_pct", filters=[having("attempts", ">=", MIN_ATTEMPTS)],
+                        "cpoe_pct", filters=[having("attempts", ">=", min_attempts)],
                         description="marts.fct_pass_attempts_scored per passer and team over the weeks the filters "
                                     "keep: completion % minus the completion model's expected % (out of sample), in "
-                                    f"percentage points; passers with {MIN_ATTEMPTS}+ attempts (the chart's "
+                                    f"percentage points; passers with {min_attempts}+ attempts (the chart's "
                                     "HAVING filter)"),
         agg_bar_chart("qb_cpoe_bar", f"CPOE of the {BUSIEST} passers with the most attempts (pp)",
                       "fct_pass_attempts_scored", "passer", "cpoe_pct", "attempts", row_limit=BUSIEST,
@@ -461,10 +471,10 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
                         ["target_name", "club", "season", "dataset"],
                         ["mean_separation_arrival_yd", "targets", "catch_rate_over_expected_pct", "catch_rate",
                          "expected_catch_rate", "catches"],
-                        "mean_separation_arrival_yd", filters=[having("targets", ">=", MIN_TARGETS)],
+                        "mean_separation_arrival_yd", filters=[having("targets", ">=", min_targets)],
                         description="marts.fct_pass_attempts_scored per targeted receiver and team over the weeks "
                                     "the filters keep: distance to the nearest defender when the ball arrives, and "
-                                    f"catch % over the model's expected %; receivers with {MIN_TARGETS}+ targets"),
+                                    f"catch % over the model's expected %; receivers with {min_targets}+ targets"),
         agg_bar_chart("receiver_separation_bar",
                       f"Separation at arrival of the {BUSIEST} most-targeted receivers (yd)",
                       "fct_pass_attempts_scored", "receiver", "mean_separation_arrival_yd", "targets",
@@ -597,23 +607,42 @@ def build_specs() -> tuple[list[Chart], list[Dashboard]]:
     return charts, dashboards
 
 
-def _columns_from_warehouse(path: Path) -> dict[str, list[tuple[str, str]]]:
-    import duckdb
+# ------------------------------------------------------------------------------------- the dbt manifest
+def parse_manifest(project_dir: Path = REPO_ROOT) -> dict:
+    """`dbt parse` of the project into a temporary target folder (no warehouse is opened) and its manifest."""
+    import tempfile
 
-    con = duckdb.connect(str(path), read_only=True)
-    rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
-                       "where table_schema = 'marts' order by table_name, ordinal_position").fetchall()
-    con.close()
-    found: dict[str, list[tuple[str, str]]] = {}
-    for table, column, dtype in rows:
-        found.setdefault(table, []).append((column, dtype))
-    return found
+    from ngs.build import dbt_env, dbt_executable
+    from ngs.safety import run_child
+
+    with tempfile.TemporaryDirectory(prefix="ngs-generate-") as tmp:
+        env = dbt_env(Path(tmp) / "unused.duckdb", target_path=Path(tmp) / "target")
+        env["DBT_LOG_PATH"] = str(Path(tmp) / "logs")
+        env["NGS_REPO_ROOT"] = str(project_dir)
+        cmd = [dbt_executable(), "parse", "--no-partial-parse", "--project-dir", str(project_dir),
+               "--profiles-dir", str(project_dir)]
+        code, out = run_child(cmd, env=env, cwd=project_dir, capture=True)
+        if code != 0:
+            raise GenerateError(f"dbt parse failed in {project_dir}:\n{out[-3000:]}")
+        return json.loads((Path(tmp) / "target" / "manifest.json").read_text())
 
 
-def dbt_models(root: Path = REPO_ROOT) -> set[str]:
-    """Names of the models in the dbt project (SQL under models/, Python under python_models/)."""
-    return ({p.stem for p in (root / "models").rglob("*.sql")}
-            | {p.stem for p in (root / "python_models").rglob("*.py") if not p.stem.startswith("_")})
+def marts_from_manifest(manifest: dict) -> dict[str, Mart]:
+    """Every model of schema marts in the manifest, with its documented columns (SQL marts: the contract)."""
+    marts: dict[str, Mart] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["config"].get("schema") != "marts":
+            continue
+        name = node.get("alias") or node["name"]
+        marts[name] = Mart(name, " ".join((node.get("description") or "").split()),
+                           {c["name"]: Column(c["name"], (c.get("data_type") or "").strip(),
+                                              " ".join((c.get("description") or "").split()))
+                            for c in node["columns"].values()})
+    return marts
+
+
+def model_names(manifest: dict) -> set[str]:
+    return {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
 
 
 def select_specs(charts: list[Chart], dashboards: list[Dashboard], tables: set[str]
@@ -631,22 +660,36 @@ def select_specs(charts: list[Chart], dashboards: list[Dashboard], tables: set[s
     return [c for c in charts if c.key in keep], kept_dashboards, skipped
 
 
-def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_specs: bool = False) -> list[Path]:
-    charts, dashboards = build_specs()
+# ------------------------------------------------------------------------------------------- the output
+EXPOSURES_REL = "models/marts/_exposures.yml"
+SECTIONS = ("databases", "datasets", "charts", "dashboards")
+
+
+def _dump(doc: dict) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+@dataclass
+class Generated:
+    """What the generator writes: the bundle's files (relative to the bundle folder) and the exposures."""
+
+    bundle: dict[str, str]
+    exposures: str
+    skipped: list[str] = field(default_factory=list)
+
+
+def generate(manifest: dict, root: Path = REPO_ROOT, all_specs: bool = False) -> Generated:
+    """The bundle and the exposures for the dbt project whose manifest is given. Pure: writes nothing."""
+    charts, dashboards = build_specs(root)
+    skipped: list[str] = []
     if not all_specs:
-        charts, dashboards, skipped = select_specs(charts, dashboards, dbt_models())
-        for table in skipped:
-            print(f"left out: the charts on marts.{table} (no dbt model of that name yet)")
+        charts, dashboards, skipped = select_specs(charts, dashboards, model_names(manifest))
     by_key = {c.key: c for c in charts}
     used = {c.table for c in charts} | {f.table for d in dashboards for f in d.filters}
-    columns = {t: cols for t, cols in DATASETS.items() if t in used}
-    if warehouse is not None:
-        actual = _columns_from_warehouse(warehouse)
-        for table, cols in columns.items():  # the contract's columns, with the warehouse's types
-            have = dict(actual.get(table, []))
-            # an empty Python model's columns are typed "NULL": keep the contract's type for those
-            columns[table] = [(name, dtype if have.get(name, '"NULL"') == '"NULL"' else have[name])
-                              for name, dtype in cols]
+    marts = marts_from_manifest(manifest)
+    unknown = sorted(t for t in used if t not in DATASETS)
+    if unknown:
+        raise GenerateError(f"charts or filters read {', '.join(unknown)}: give each a DATASETS entry")
     docs: dict[str, dict] = {
         "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-01-01T00:00:00+00:00"},
         f"databases/{DB_FILE}.yaml": {
@@ -657,29 +700,18 @@ def write_bundle(out: Path = BUNDLE_DIR, warehouse: Path | None = None, all_spec
                       "schemas_allowed_for_file_upload": []},
             "uuid": _uuid("database", DB_FILE), "version": "1.0.0"},
     }
-    for table, cols in columns.items():
-        docs[f"datasets/{DB_FILE}/{table}.yaml"] = dataset_yaml(table, cols)
+    for table in (t for t in DATASETS if t in used):
+        if table not in marts:
+            raise GenerateError(f"dataset {table}: no dbt model of that name in schema marts")
+        docs[f"datasets/{DB_FILE}/{table}.yaml"] = dataset_yaml(marts[table], DATASETS[table])
     for chart in charts:
         docs[f"charts/{chart.key}.yaml"] = chart_yaml(chart)
     for dash in dashboards:
         docs[f"dashboards/{dash.slug}.yaml"] = dashboard_yaml(dash, by_key)
-    for section in ("databases", "datasets", "charts", "dashboards"):
-        shutil.rmtree(out / section, ignore_errors=True)
-    if out == BUNDLE_DIR:
-        write_exposures(dashboards, by_key)
-    written = []
-    for rel, doc in docs.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
-        written.append(path)
-    return written
+    return Generated({rel: _dump(doc) for rel, doc in docs.items()}, exposures_yaml(dashboards, by_key), skipped)
 
 
-EXPOSURES = REPO_ROOT / "models" / "marts" / "_exposures.yml"
-
-
-def write_exposures(dashboards: list[Dashboard], charts: dict[str, Chart], path: Path = EXPOSURES) -> Path:
+def exposures_yaml(dashboards: list[Dashboard], charts: dict[str, Chart]) -> str:
     """dbt exposures (type dashboard): one per dashboard, depending on the marts its charts read."""
     exposures = []
     for dash in dashboards:
@@ -694,20 +726,77 @@ def write_exposures(dashboards: list[Dashboard], charts: dict[str, Chart], path:
         })
     header = ("# Generated by `python -m ngs.superset.generate` with dashboards/: the Superset dashboards and\n"
               "# the marts each one reads. Only refs to models that exist (dbt fails otherwise).\n")
-    path.write_text(header + yaml.safe_dump({"version": 2, "exposures": exposures}, sort_keys=False, width=110))
-    return path
+    return header + yaml.safe_dump({"version": 2, "exposures": exposures}, sort_keys=False, width=110)
+
+
+@dataclass
+class Plan:
+    """How the files on disk differ from what the generator makes."""
+
+    changed: dict[Path, str]        # path -> new text (new files and files whose text differs)
+    stale: list[Path]               # YAML files in the bundle's sections the generator no longer makes
+
+    @property
+    def clean(self) -> bool:
+        return not self.changed and not self.stale
+
+
+def plan(generated: Generated, out: Path, exposures: Path | None) -> Plan:
+    wanted = {out / rel: text for rel, text in generated.bundle.items()}
+    if exposures is not None:
+        wanted[exposures] = generated.exposures
+    changed = {p: t for p, t in wanted.items() if not p.is_file() or p.read_text() != t}
+    stale = sorted(p for section in SECTIONS for p in (out / section).rglob("*.yaml") if p not in wanted)
+    return Plan(changed, stale)
+
+
+def apply(p: Plan, prune: bool = False) -> None:
+    """Write the changed files (each through a temp file and a rename); delete stale ones only with `prune`."""
+    for path, text in p.changed.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    if prune:
+        for path in p.stale:
+            path.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=BUNDLE_DIR)
-    parser.add_argument("--warehouse", type=Path, default=None, help="read dataset columns from this warehouse")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Writes only the files whose text changes: the bundle under --out and the exposures file. A YAML "
+               "file in the bundle's sections that the specs no longer make is listed (exit 1), and deleted "
+               "only with --prune.")
+    parser.add_argument("--out", type=Path, default=BUNDLE_DIR, help="bundle folder (default: dashboards/)")
+    parser.add_argument("--exposures", type=Path, default=REPO_ROOT / EXPOSURES_REL,
+                        help=f"dbt exposures file to write (default: {EXPOSURES_REL})")
+    parser.add_argument("--no-exposures", action="store_true", help="write no exposures file")
+    parser.add_argument("--manifest", type=Path, default=None,
+                        help="read this dbt manifest.json instead of running `dbt parse`")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
+    parser.add_argument("--prune", action="store_true", help="delete stale YAML files in the bundle's sections")
     parser.add_argument("--all", action="store_true",
                         help="write every chart, also those on marts the dbt project does not have yet")
     args = parser.parse_args(argv)
-    written = write_bundle(args.out, args.warehouse, args.all)
-    print(f"wrote {len(written)} files under {args.out}")
-    return 0
+    try:
+        manifest = json.loads(args.manifest.read_text()) if args.manifest else parse_manifest(REPO_ROOT)
+        generated = generate(manifest, REPO_ROOT, args.all)
+    except (GenerateError, OSError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    for table in generated.skipped:
+        print(f"left out: the charts on marts.{table} (no dbt model of that name yet)")
+    p = plan(generated, args.out, None if args.no_exposures else args.exposures)
+    for path in sorted(p.changed):
+        print(f"{'would write' if args.check else 'wrote'} {path}")
+    for path in p.stale:
+        print(f"{'deleted' if args.prune and not args.check else 'stale (not made by the specs)'}: {path}")
+    if args.check:
+        return 0 if p.clean else 1
+    apply(p, prune=args.prune)
+    print(f"{len(p.changed)} file(s) written, {len(generated.bundle)} in the bundle")
+    return 0 if not p.stale or args.prune else 1
 
 
 if __name__ == "__main__":
