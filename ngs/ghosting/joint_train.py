@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="built DuckDB warehouse: its intermediate.int_ball_in_air_tracks and int_pass_play_tracks")
     p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it), instead of or "
                                                   "besides the warehouse's ball-in-air tracks")
-    p.add_argument("--max-epochs", type=int, default=joint.JointConfig().max_epochs)
+    p.add_argument("--max-epochs", type=int, default=None, help="default: dbt var ghosting_max_epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads (1: fastest on a busy 2-core "
                                                           "machine)")
@@ -281,7 +281,7 @@ def _run(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
         except duckdb.Error as e:
             p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
                     "rebuild it with this version (`ngs build --data DIR`)")
-    cfg = joint.JointConfig(max_epochs=a.max_epochs, seed=a.seed)
+    cfg = joint.JointConfig(seed=a.seed, **({"max_epochs": a.max_epochs} if a.max_epochs else {}))
     model = train_joint_pipeline(real if real is not None and len(real) else None,
                                  sim if sim is not None and len(sim) else None, cfg,
                                  log=lambda m: print(m, file=sys.stderr))
