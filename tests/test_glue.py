@@ -349,7 +349,10 @@ def test_one_thread_limit_for_every_model(monkeypatch):
     with pytest.raises(ValueError, match="NGS_MODEL_THREADS='zero'"):
         model_threads()
     old = re.compile(r"NGS_(TRAIN|GHOSTING|DECISIONS|COMPLETION)_THREADS")
-    for path in [*(REPO_ROOT / "ngs").rglob("*.py"), *(REPO_ROOT / "docs").glob("*.md"), REPO_ROOT / "README.md"]:
+    for path in [*(REPO_ROOT / "ngs").rglob("*.py"), *(REPO_ROOT / "tests").glob("*.py"),
+                 *(REPO_ROOT / "docs").glob("*.md"), REPO_ROOT / "README.md"]:
+        if path.name == "test_glue.py":
+            continue
         assert not old.search(path.read_text()), path
 
 
