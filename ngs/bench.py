@@ -28,7 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-from ngs.paths import ARTIFACTS_DIR, REPO_ROOT
+from ngs.artifacts import artifacts_root
+from ngs.paths import REPO_ROOT
 
 BENCH_DIR = Path(os.environ.get("NGS_BENCH_DIR", REPO_ROOT / "bench"))
 SEED = 7
@@ -176,7 +177,7 @@ def ensure_artifacts(env: dict[str, str]) -> list[str]:
     """Train once on a small release when a model domain has no stored artefact; returns what was trained."""
     domains = sorted(p.name for p in (REPO_ROOT / "python_models").iterdir()
                      if p.is_dir() and any(p.glob("*training*.py")))
-    missing = [d for d in domains if not (ARTIFACTS_DIR / d / "LATEST").exists()]
+    missing = [d for d in domains if not (artifacts_root() / d / "LATEST").exists()]
     if missing:
         data = release(2)
         wh = BENCH_DIR / "wh" / "train.duckdb"

@@ -9,5 +9,4 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_DIR = REPO_ROOT / "warehouse"
 DEFAULT_WAREHOUSE = Path(os.environ.get("NGS_WAREHOUSE_PATH", WAREHOUSE_DIR / "ngs.duckdb"))
 DEMO_DATA_DIR = REPO_ROOT / "data" / "demo"
-ARTIFACTS_DIR = Path(os.environ.get("NGS_ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
 SEEDS_DIR = REPO_ROOT / "seeds"

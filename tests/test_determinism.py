@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow
 def _train(which: str, threads: int, tmp_path: Path, run: str) -> tuple[dict, Path]:
     preds = tmp_path / f"{which}-{threads}-{run}.npy"
     env = {**os.environ, "NGS_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-           # the thread caps each model reads (completion: OpenMP/BLAS; joint ghosting: torch)
-           "NGS_COMPLETION_THREADS": str(threads), "NGS_TRAIN_THREADS": str(threads),
+           # the one thread cap every model reads (ngs.threads: torch and OpenMP/BLAS)
+           "NGS_MODEL_THREADS": str(threads),
            # idle OpenMP threads sleep instead of spinning: 2 spinning threads on a busy 2-core machine made
            # one completion fit 10x slower (679 s against 46 s, measured)
            "OMP_WAIT_POLICY": "PASSIVE"}
@@ -51,7 +51,7 @@ def test_joint_ghosting_model_is_identical_across_processes_and_close_across_thr
     a, pa = _train("ghosting", 1, tmp_path, "a")
     b, pb = _train("ghosting", 1, tmp_path, "b")
     c, pc = _train("ghosting", 2, tmp_path, "c")
-    assert a["threads"] == b["threads"] == [1] and c["threads"] == [2], "NGS_TRAIN_THREADS was not applied"
+    assert a["threads"] == b["threads"] == [1] and c["threads"] == [2], "NGS_MODEL_THREADS was not applied"
     assert a["version"] == b["version"] == c["version"] and a["version"].startswith("ghost-v2-")
     assert a["digest"] == b["digest"], "two processes with one thread trained different models"
     p1, p2 = np.load(pa), np.load(pc)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -325,14 +324,6 @@ def test_read_tracks_on_hand_made_rows():
     assert len(w) == 2  # one per two-frame track; the one-frame track is too short
 
 
-class _Config:
-    def __init__(self, **values) -> None:
-        self.values = values
-
-    def get(self, key):
-        return self.values.get(key)
-
-
 def test_closing_and_metrics_take_dataset_and_split_from_the_games(tmp_path, monkeypatch):
     """The ghosting marts label each game with dim_games.dataset (a real pass play of another source is
     'real', not 'simulated'); the real benchmark and the pass plays of a dataset are scored together, held
@@ -361,23 +352,23 @@ def test_closing_and_metrics_take_dataset_and_split_from_the_games(tmp_path, mon
                 " t(game_id, week, dataset)", game_ids)
     refs = {gw.BALL_IN_AIR: con.table("ball_in_air"), gw.PASS_PLAYS: con.table("pass_plays"),
             gw.GAMES: con.table("games")}
-    dbt = SimpleNamespace(config=_Config(ghosting_test_from_week="11", ghosting_closing_seed="0"))
-    scores = gw.closing_scores(dbt, con, refs)
+    closing = gw.ClosingSettings(ghosting_test_from_week=11, ghosting_closing_seed=0)
+    scores = gw.closing_scores(refs, None, closing)
     assert len(scores) and set(scores["dataset"]) == {"real"}   # the bdb2019 game too
     assert set(scores["game_id"]) == set(game_ids)              # targets inferred where unknown (week 2)
     by_game = scores.drop_duplicates("game_id").set_index("game_id")["split"]
     assert by_game[test_week] == by_game[other] == "test" and by_game[train_week] != "test"
-    metrics = gw.ghosting_metrics(dbt, con, refs)
+    metrics = gw.ghosting_metrics(refs, None, gw.ScoringSettings(ghosting_test_from_week=11))
     assert set(metrics["dataset"]) == {"real"} and set(metrics["split"]) == {"test"}
     rmse = metrics[(metrics["metric"] == "rmse_yd") & (metrics["model"] == V1_MODEL_NAME)].set_index("split")
     tracks_of = syn[syn["game_id"].isin([other, test_week])].groupby(["game_id", "play_id", "nfl_id"]).ngroups
     assert rmse.loc["test", "n"] == tracks_of      # week 12 (BDB 2026) and the held-out bdb2019 game together
     monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    with_later_cut = gw.ghosting_metrics(SimpleNamespace(config=_Config(ghosting_test_from_week="13")), con, refs)
+    with_later_cut = gw.ghosting_metrics(refs, None, gw.ScoringSettings(ghosting_test_from_week=13))
     assert with_later_cut.loc[with_later_cut["metric"] == "rmse_yd", "n"].max() < tracks_of  # week 12: not test
     # a label the games table gives is what the marts carry
     con.execute("update ball_in_air set dataset = 'simulated'")
-    relabelled = gw.closing_scores(dbt, con, {**refs, gw.BALL_IN_AIR: con.table("ball_in_air")})
+    relabelled = gw.closing_scores({**refs, gw.BALL_IN_AIR: con.table("ball_in_air")}, None, closing)
     assert set(relabelled.loc[relabelled["game_id"] != other, "dataset"]) == {"simulated"}
     assert set(relabelled.loc[relabelled["game_id"] == other, "dataset"]) == {"real"}
 

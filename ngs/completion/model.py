@@ -12,9 +12,7 @@ test game is ever in training. Everything is deterministic (fixed random_state, 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +28,6 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from ngs.completion.errors import CompletionDataError
 from ngs.completion.features import (
@@ -39,6 +36,7 @@ from ngs.completion.features import (
     FEATURE_COLUMNS,
     NUMERIC_FEATURES,
 )
+from ngs.threads import limited_threads
 
 RANDOM_STATE = 20190907
 MODEL_NAME = "completion_probability"
@@ -60,15 +58,6 @@ HGB_PARAMS: dict = {
     "early_stopping": False,
     "random_state": RANDOM_STATE,
 }
-
-
-@contextmanager
-def limited_threads() -> Iterator[None]:
-    """Cap OpenMP/BLAS threads (NGS_COMPLETION_THREADS, default 1). On a shared, busy machine an
-    uncapped HistGradientBoosting fit on a few hundred passes oversubscribes the cores and runs ~100x
-    slower; at this data size one thread is also the fastest."""
-    with threadpool_limits(limits=int(os.environ.get("NGS_COMPLETION_THREADS", "1"))):
-        yield
 
 
 @dataclass(frozen=True)

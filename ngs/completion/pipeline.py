@@ -27,6 +27,7 @@ from ngs.completion.features import (
     labelled,
 )
 from ngs.completion.metrics import METRICS, calibration_table, probability_metrics
+from ngs.threads import limited_threads
 
 VERSION_PREFIX = "cp-v1"
 SPLIT_CV = "cv_heldout"
@@ -83,7 +84,7 @@ def train(frame: pd.DataFrame) -> TrainingOutput:
     A dataset too small for grouped CV is skipped and the reason recorded in metadata['skipped'];
     no error is raised unless the frame itself is malformed.
     """
-    with m.limited_threads():
+    with limited_threads():
         return _train(frame)
 
 
@@ -166,7 +167,7 @@ def score(frame: pd.DataFrame, version: str, models: dict[str, dict[str, object]
     the pass was in that version's training set. `expected_completion_probability` is the held-out CV
     probability for training passes and the final model's otherwise (out of sample either way).
     Passes of a dataset the version has no model for get NULL probabilities."""
-    with m.limited_threads():
+    with limited_threads():
         return _score(frame, version, models, cv_predictions)
 
 

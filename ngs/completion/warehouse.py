@@ -1,29 +1,23 @@
-"""Glue between the dbt Python models in python_models/completion/ and this package.
+"""What the dbt Python models in python_models/completion/ compute (called through ngs.dbt_glue.run).
 
 The training model (`fct_completion_cv_predictions`, tag `train`) trains, stores the artefact and returns
 the held-out CV predictions. The other models read the model version from that table when it was built
-in this run, else the stored version named by LATEST (so `dbt build --exclude tag:train` scores with the
-stored model), and return what the artefact recorded at training (metrics, calibration, importance) or
-the scores of every pass.
+in this run (``trained``: its relation, None when the run excludes it), else the stored version named by
+LATEST (so `dbt build --exclude tag:train` scores with the stored model), and return what the artefact
+recorded at training (metrics, calibration, importance) or the scores of every pass. Every row carries
+the model version.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from ngs.completion import artifacts, pipeline
 
 log = logging.getLogger(__name__)
-
-TRAINING_MODEL = "fct_completion_cv_predictions"
-
-
-def _root(dbt) -> Path:
-    configured = dbt.config.get("completion_artifacts_dir") if hasattr(dbt, "config") else None
-    return Path(configured) if configured else artifacts.DEFAULT_ROOT
 
 
 def _strings(frame: pd.DataFrame) -> pd.DataFrame:
@@ -34,38 +28,31 @@ def _strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def train(dbt, features: pd.DataFrame) -> pd.DataFrame:
+def train(features: pd.DataFrame) -> pd.DataFrame:
     """Train per dataset, store the artefact (LATEST moves only if a model was trained), return CV rows."""
     output = pipeline.train(features)
-    root = _root(dbt)
-    path = artifacts.save(output, root=root, update_latest=bool(output.models))
+    path = artifacts.save(output, update_latest=bool(output.models))
     for dataset, reason in output.metadata["skipped"].items():
         log.warning("completion model: %s passes skipped: %s", dataset, reason)
     log.info("completion model %s stored in %s", output.version, path)
     return _strings(output.cv_predictions.copy())
 
 
-def _trained_in_this_run(dbt, session) -> tuple[bool, str | None]:
-    try:
-        relation = dbt.ref(TRAINING_MODEL)
-    except Exception:  # noqa: BLE001 - excluded from the run (tag:train) and never built here
-        return False, None
-    versions = relation.project("model_version").df()["model_version"].dropna()
-    row = (versions.max(),) if len(versions) else None
-    return True, (row[0] if row else None)
+def stored(trained: duckdb.DuckDBPyRelation | None) -> artifacts.StoredModel | None:
+    """The version trained in this run (the training model's table, ``trained``), else LATEST; None when
+    this run trained nothing (too little data)."""
+    version = None
+    if trained is not None:
+        versions = trained.project("model_version").df()["model_version"].dropna()
+        if not len(versions):
+            return None
+        version = versions.max()
+    return artifacts.load(version)
 
 
-def stored(dbt, session) -> artifacts.StoredModel | None:
-    """The version trained in this run, else LATEST; None when this run trained nothing (tiny data)."""
-    trained, version = _trained_in_this_run(dbt, session)
-    if trained and version is None:
-        return None
-    return artifacts.load(version, root=_root(dbt))
-
-
-def report(dbt, session, table: str) -> pd.DataFrame:
+def report(trained: duckdb.DuckDBPyRelation | None, table: str) -> pd.DataFrame:
     """`metrics`, `calibration` or `importance` as recorded when the model was trained."""
-    model = stored(dbt, session)
+    model = stored(trained)
     empty = {"metrics": pipeline.METRICS_COLUMNS, "calibration": pipeline.CALIBRATION_COLUMNS,
              "importance": pipeline.IMPORTANCE_COLUMNS}[table]
     if model is None:
@@ -75,9 +62,9 @@ def report(dbt, session, table: str) -> pd.DataFrame:
     return _strings(frame.reindex(columns=empty).copy())
 
 
-def score(dbt, session, features: pd.DataFrame) -> pd.DataFrame:
+def score(features: pd.DataFrame, trained: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
     """Every pass scored with the stored model of its dataset (NULL where none was trained)."""
-    model = stored(dbt, session)
+    model = stored(trained)
     if model is None:
         out = features[["game_id", "play_id", "dataset", "is_complete"]].copy()
         dtypes = {"completion_probability": "float64", "baseline_probability": "float64",

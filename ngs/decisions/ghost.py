@@ -15,14 +15,10 @@ step is shortened to the cap and counted in ``RolloutResult.capped_steps``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ngs.constants import frame_rate_hz, max_player_speed_yps
 from ngs.ghosting.baselines import constant_acceleration
@@ -34,23 +30,6 @@ class RolloutResult:
     paths: np.ndarray       # (n_options, M, history + T, 2): observed frames then ghosted frames
     capped_steps: np.ndarray  # (n_options,) ghosted defender-frames within the flight shortened to the cap
     steps: np.ndarray         # (n_options,) ghosted defender-frames within the flight
-
-
-@contextmanager
-def limited_threads() -> Iterator[None]:
-    """Cap torch's and the OpenMP/BLAS thread pools (NGS_DECISIONS_THREADS, default 1) while options are
-    built: dbt runs two models at a time on this 2-core machine, and the ghosting network's batches run
-    ~2x slower with 2 threads there than with one."""
-    import torch
-
-    n = int(os.environ.get("NGS_DECISIONS_THREADS", "1"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _predict(model, w: Windows, horizon: int) -> np.ndarray:
@@ -124,4 +103,4 @@ def rollout(model, obs: np.ndarray, receiver: np.ndarray, meta: np.ndarray, n_fr
     return RolloutResult(paths, capped, steps)
 
 
-__all__ = ["META_COLUMNS", "RolloutResult", "limited_threads", "rollout"]
+__all__ = ["META_COLUMNS", "RolloutResult", "rollout"]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ngs.constants import frame_rate_hz
+from ngs.constants import dbt_vars, frame_rate_hz
 from ngs.decisions import flight as fl
 from ngs.decisions.features import arrival_features, nearest
 from ngs.decisions.ghost import META_COLUMNS, rollout
@@ -63,13 +63,19 @@ OPTION_COLUMNS = [
 ]
 
 
+def _var(name: str, kind: type):
+    """A default read from the dbt var ``name`` (dbt_project.yml), where it is defined once."""
+    return field(default_factory=lambda: kind(dbt_vars()[name]))
+
+
 @dataclass(frozen=True)
 class OptionConfig:
+    """The dbt models pass every value (ngs.decisions.warehouse.option_config); the defaults are the dbt vars."""
     history: int = 3
     horizon: int = 10
-    max_flight_frames: int = 50
-    radius_yd: float = 3.0
-    lineman_radius_yd: float = 2.0
+    max_flight_frames: int = _var("decisions_max_flight_frames", int)
+    radius_yd: float = _var("completion_defender_radius_yd", float)
+    lineman_radius_yd: float = _var("decisions_lineman_radius_yd", float)
 
 
 @dataclass

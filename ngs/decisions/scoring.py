@@ -15,6 +15,7 @@ import pandas as pd
 
 from ngs.completion import model as cm
 from ngs.completion.features import FEATURE_COLUMNS
+from ngs.threads import limited_threads
 
 
 @dataclass
@@ -43,7 +44,7 @@ class CompletionScorer:
             return p, used
         datasets = frame["dataset"].astype(str).to_numpy()
         X = frame.reindex(columns=list(FEATURE_COLUMNS))  # a feature the options lack is missing (NaN)
-        with cm.limited_threads():
+        with limited_threads():
             for dataset in pd.unique(datasets):
                 chosen = self.model_dataset(dataset)
                 if chosen is None:

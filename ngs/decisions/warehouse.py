@@ -1,24 +1,28 @@
-"""Glue for the dbt Python models in python_models/decisions/: read the marts, call the package, return a
-DataFrame. The passes come from the dbt model ``int_decision_passes`` (dataset from dim_games); the tracking
-rows of each chunk of passes from ``fct_tracking`` (TRACKS_SQL: a filter of that one ref by the chunk's
-passes, frames and the players an option can use). Settings reach them through the models' YAML config
-(dbt vars):
+"""What the dbt Python models in python_models/decisions/ compute (called through ngs.dbt_glue.run with
+their relations, the training models' relations when this run built them, and ``Settings``). The passes
+come from the dbt model ``int_decision_passes`` (dataset from dim_games); the tracking rows of each chunk of passes from ``fct_tracking`` (TRACKS_SQL: a filter of that one ref by the chunk's
+passes, frames and the players an option can use). ``Settings`` come from the models' YAML config (dbt
+vars, defined once in dbt_project.yml):
 
 * completion_defender_radius_yd (as fct_pass_features); decisions_max_flight_frames (longest flight
   considered, frames); decisions_lineman_radius_yd (unknown-position rule); decisions_ghost_step_frames
   (frames ghosted per roll-forward step);
-* ghosting_model_version (default: LATEST); the completion model is the one trained in this run, else
+* ghosting_model_version ("" = LATEST); the completion model is the one trained in this run, else
   LATEST (ngs.completion.warehouse.stored).
+
+Every row carries the versions of the models that made it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import duckdb
 import numpy as np
 import pandas as pd
 
 from ngs.constants import frame_rate_hz
 from ngs.decisions import MODEL_NAME, consistency, flight
-from ngs.decisions.ghost import limited_threads
 from ngs.decisions.options import (
     CHUNK_PASSES,
     GHOSTED_GROUPS,
@@ -76,21 +80,32 @@ STRING_OUTPUT_COLUMNS = ["dataset", "receiver_position_group", "route_method", "
                          "completion_model_version", "ghosting_model_version", "flight_model"]
 
 
-def _config(dbt, name: str, default):
-    value = dbt.config.get(name) if dbt is not None else None
-    return type(default)(value) if value not in (None, "", "None") else default
+@dataclass(frozen=True)
+class Settings:
+    """dbt vars (dbt_project.yml), through the models' config."""
+    completion_defender_radius_yd: float   # "defenders near the receiver" radius at arrival
+    decisions_max_flight_frames: int       # longest hypothetical flight
+    decisions_ghost_step_frames: int       # frames ghosted per roll-forward step
+    decisions_lineman_radius_yd: float     # unknown-position players this close to the snap spot are linemen
+    ghosting_model_version: str            # "" = the stored LATEST
 
 
-def option_config(dbt, history: int, horizon: int) -> OptionConfig:
+def option_config(settings: Settings, history: int, horizon: int) -> OptionConfig:
     """``horizon``: the ghosting model's; the roll-forward step is decisions_ghost_step_frames, at most that.
     On the bdb2019 + NGS highlights warehouse (458 real passes) the joint model's separation-at-arrival
     error with the real arrival was 1.19 yd ghosting a whole flight in one step, 0.83 / 0.72 / 0.86 yd
     with steps of 5 / 10 / 15 frames: re-observing the receiver's route every 10 frames helps."""
-    step = _config(dbt, "decisions_ghost_step_frames", 10)
-    return OptionConfig(history=history, horizon=max(1, min(horizon, step)),
-                        max_flight_frames=_config(dbt, "decisions_max_flight_frames", OptionConfig.max_flight_frames),
-                        radius_yd=_config(dbt, "completion_defender_radius_yd", OptionConfig.radius_yd),
-                        lineman_radius_yd=_config(dbt, "decisions_lineman_radius_yd", OptionConfig.lineman_radius_yd))
+    return OptionConfig(history=history, horizon=max(1, min(horizon, settings.decisions_ghost_step_frames)),
+                        max_flight_frames=settings.decisions_max_flight_frames,
+                        radius_yd=settings.completion_defender_radius_yd,
+                        lineman_radius_yd=settings.decisions_lineman_radius_yd)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The training models' tables when this run built them (None when it excludes tag:train)."""
+    completion: duckdb.DuckDBPyRelation | None   # fct_completion_cv_predictions
+    ghosting: duckdb.DuckDBPyRelation | None     # ghosting_model_training
 
 
 def _views(refs: dict, session) -> dict[str, str]:
@@ -213,22 +228,22 @@ def _ghost_window(ghost) -> tuple[int, int]:
     return (ghost.config.history, ghost.config.horizon) if ghost is not None else (3, 10)
 
 
-def _ghost_model(dbt):
+def _ghost_model(settings: Settings, trained: Trained):
     """The configured ghosting version, else the stored one; None (the defenders then follow constant
     acceleration, as in the consistency variant) only where this run had nothing to train it on."""
     from ngs.ghosting.model import load
     from ngs.ghosting.warehouse import stored_model
 
-    version = _config(dbt, "ghosting_model_version", "") or None
-    return load(version) if version else stored_model(dbt)
+    version = settings.ghosting_model_version or None
+    return load(version) if version else stored_model(trained.ghosting)
 
 
-def completion_scorer(dbt, session) -> CompletionScorer:
+def completion_scorer(trained: Trained) -> CompletionScorer:
     """The completion model trained in this run, else LATEST (ngs.completion.warehouse.stored); a scorer
     with no model (NULL probabilities) when this run trained none (too little data)."""
     from ngs.completion import warehouse as completion_warehouse
 
-    stored = completion_warehouse.stored(dbt, session)
+    stored = completion_warehouse.stored(trained.completion)
     return CompletionScorer(stored.version, stored.models) if stored is not None else CompletionScorer(None, {})
 
 
@@ -240,17 +255,16 @@ def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFra
     return out
 
 
-def target_options(dbt, session, refs: dict) -> pd.DataFrame:
+def target_options(session, refs: dict, trained: Trained, settings: Settings) -> pd.DataFrame:
     """marts.fct_target_options: one row per pass and eligible receiver."""
-    ghost = _ghost_model(dbt)
-    cfg = option_config(dbt, *_ghost_window(ghost))
+    ghost = _ghost_model(settings, trained)
+    cfg = option_config(settings, *_ghost_window(ghost))
     names = _views(refs, session)
     passes = load_passes(refs)
     flights = flight.fit_per_dataset(passes, frame_rate_hz())
-    scorer = completion_scorer(dbt, session)
-    with limited_threads():
-        options = concat_options([chunk_options(pc, tracks, ghost, flights, cfg)
-                                  for pc, tracks in iter_chunks(session, names, passes, cfg)])
+    scorer = completion_scorer(trained)
+    options = concat_options([chunk_options(pc, tracks, ghost, flights, cfg)
+                              for pc, tracks in iter_chunks(session, names, passes, cfg)])
     out = rank_options(score_options(options, scorer))
     out["expected_air_yards"] = out["completion_probability"] * out["pass_depth_yd"]
     out["completion_model_version"] = scorer.version
@@ -283,16 +297,17 @@ def typed_options(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
+def decisions_metrics(session, refs: dict, options: pd.DataFrame, measured: pd.DataFrame, trained: Trained,
+                      settings: Settings) -> pd.DataFrame:
     """marts.rpt_decisions_metrics: consistency of the counterfactual on the real targets, flight-time fit,
     scoring figures. ``options``: fct_target_options; ``measured``: fct_pass_features."""
-    ghost = _ghost_model(dbt)
-    cfg = option_config(dbt, *_ghost_window(ghost))
+    ghost = _ghost_model(settings, trained)
+    cfg = option_config(settings, *_ghost_window(ghost))
     names = _views(refs, session)
     passes = load_passes(refs)
     fps = frame_rate_hz()
     flights = flight.fit_per_dataset(passes, fps)
-    scorer = completion_scorer(dbt, session)
+    scorer = completion_scorer(trained)
     version = f"{ghost.version if ghost is not None else 'constant_acceleration'}+{scorer.version}"
     parts = [consistency.flight_rows(version, flights), consistency.scoring_rows(version, options)]
     if len(measured):
@@ -309,13 +324,13 @@ def decisions_metrics(dbt, session, refs: dict, options: pd.DataFrame, measured:
                     f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
                     f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
         built: dict[str, list] = {name: [] for name in variants}
-        with limited_threads():   # one read of the tracking for the three variants
-            for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True,
-                                          until_arrival=True):
-                for name, kw in variants.items():
-                    built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
-                                                     arrival_override=override, only_actual=True,
-                                                     ghost_defenders=kw.get("ghost_defenders", True)))
+        # one read of the tracking for the three variants
+        for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True,
+                                      until_arrival=True):
+            for name, kw in variants.items():
+                built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
+                                                 arrival_override=override, only_actual=True,
+                                                 ghost_defenders=kw.get("ghost_defenders", True)))
         at_real = {}
         for name, parts_of in built.items():
             frame = concat_options(parts_of)

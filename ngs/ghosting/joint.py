@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,11 +44,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ngs.constants import field_width_yd, frame_rate_hz
+from ngs.constants import dbt_vars, field_width_yd, frame_rate_hz
 from ngs.ghosting import baselines, data
 from ngs.ghosting.data import Windows
 from ngs.ghosting.features import candidate_features, frames_basis, frames_to_arrival, to_world, vec_to_local
-from ngs.ghosting.model import FeatureScaler, artifacts_root, data_fingerprint, set_determinism
+from ngs.ghosting.model import FeatureScaler, data_fingerprint, save_artifact, set_determinism
+from ngs.threads import model_threads
 
 KIND = "joint"
 VERSION_PREFIX = "ghost-v2-"
@@ -77,7 +77,7 @@ class JointConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     batch_size: int = 512
-    max_epochs: int = 12
+    max_epochs: int = field(default_factory=lambda: int(dbt_vars()["ghosting_max_epochs"]))  # the dbt var
     patience: int = 12          # epochs without a better validation score before stopping
     seed: int = 0
     min_share: float = 0.005
@@ -341,21 +341,12 @@ class JointModel:
         return base_path(w.obs, self.config.horizon, self.damping) + to_world(res, np.zeros((len(w), 2)), rot)
 
     def save(self, root: Path | None = None) -> Path:
-        d = (root or artifacts_root()) / self.version
-        d.mkdir(parents=True, exist_ok=True)
-        torch.save(self.net.state_dict(), d / "model.pt")
+        """Store the artefact (``root``: the ghosting folder, default ``$NGS_ARTIFACTS_DIR/ghosting``)."""
         cfg = {"kind": KIND, "version": self.version, "config": asdict(self.config),
                "scaler": self.scaler.to_dict(), "token_scaler": self.tok_scaler.to_dict(),
                "n_inputs": int(self.net.self_in[0].in_features), "damping": self.damping, "metrics": self.metrics,
                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        (d / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
-        if self.screening is not None:
-            self.screening.to_csv(d / "screening.csv", index=False)
-        if self.roles is not None:
-            self.roles.to_csv(d / "roles.csv", index=False)
-        (d.parent / "LATEST").write_text(self.version + "\n")
-        self.path = d
-        return d
+        return save_artifact(self, cfg, root)
 
 
 def from_artifact(d: Path, cfg: dict) -> JointModel:
@@ -433,9 +424,9 @@ def train(train_w: Windows, val_w: Windows, config: JointConfig, damping: dict,
     """Fit with AdamW on the masked MSE of the residual; early stopping on the validation windows'
     masked MSE (best epoch kept)."""
     set_determinism(config.seed)
-    # one thread unless NGS_TRAIN_THREADS says otherwise: on a busy 2-core machine two spin-waiting threads
-    # ran these small batches ~10x slower than one (measured)
-    torch.set_num_threads(int(os.environ.get("NGS_TRAIN_THREADS", "1")))
+    # one thread unless NGS_MODEL_THREADS says otherwise (ngs.threads): on a busy 2-core machine two
+    # spin-waiting threads ran these small batches ~10x slower than one (measured)
+    torch.set_num_threads(model_threads())
     t0 = time.time()
     if not config.features:
         config.features = (screening.loc[screening["selected"], "feature"].tolist() if screening is not None

@@ -37,7 +37,7 @@ import pandas as pd
 from ngs.errors import NgsError
 from ngs.ghosting import baselines, data, joint
 from ngs.ghosting.features import screen_features
-from ngs.ghosting.model import artifacts_root, data_fingerprint
+from ngs.ghosting.model import data_fingerprint, find_by_input_key
 from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS, score_windows, windows_for
 
 
@@ -169,24 +169,7 @@ def input_key(config: joint.JointConfig, prep: dict, screen_sample: int | None) 
 
 def find_trained(key: str):
     """The stored joint artefact trained on exactly these inputs (its config.json records the key)."""
-    from ngs.ghosting.model import load
-
-    root = artifacts_root()
-    if not root.exists():
-        return None
-    for d in sorted(root.iterdir()):
-        cfg_path = d / "config.json"
-        if not cfg_path.exists():
-            continue
-        try:
-            cfg = json.loads(cfg_path.read_text())
-        except (OSError, ValueError):
-            continue
-        if cfg.get("kind") == joint.KIND and cfg.get("metrics", {}).get("input_key") == key:
-            model = load(version=d.name)
-            (root / "LATEST").write_text(model.version + "\n")
-            return model
-    return None
+    return find_by_input_key(key, joint.KIND)
 
 
 def validation_scores(model: joint.JointModel, val_first: dict) -> dict:
@@ -262,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="built DuckDB warehouse: its intermediate.int_ball_in_air_tracks and int_pass_play_tracks")
     p.add_argument("--tracks", default=None, help="glob of BDB 2026 output files (quote it), instead of or "
                                                   "besides the warehouse's ball-in-air tracks")
-    p.add_argument("--max-epochs", type=int, default=joint.JointConfig.max_epochs)
+    p.add_argument("--max-epochs", type=int, default=None, help="default: dbt var ghosting_max_epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads (1: fastest on a busy 2-core "
                                                           "machine)")
@@ -271,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give --warehouse PATH and/or --tracks GLOB")
     from threadpoolctl import threadpool_limits
 
-    os.environ["NGS_TRAIN_THREADS"] = str(a.threads)
+    from ngs.threads import ENV
+
+    os.environ[ENV] = str(a.threads)   # read by the training (ngs.threads)
     threadpool_limits(a.threads)  # the screening's OpenMP pool too
     try:
         return _run(p, a)
@@ -296,7 +281,7 @@ def _run(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
         except duckdb.Error as e:
             p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
                     "rebuild it with this version (`ngs build --data DIR`)")
-    cfg = joint.JointConfig(max_epochs=a.max_epochs, seed=a.seed)
+    cfg = joint.JointConfig(seed=a.seed, **({"max_epochs": a.max_epochs} if a.max_epochs else {}))
     model = train_joint_pipeline(real if real is not None and len(real) else None,
                                  sim if sim is not None and len(sim) else None, cfg,
                                  log=lambda m: print(m, file=sys.stderr))

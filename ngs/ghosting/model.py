@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ngs.artifacts import ArtifactStore
 from ngs.errors import ArtifactMissingError
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity
 from ngs.ghosting.data import Windows
@@ -33,11 +34,33 @@ TRAIN_HINT = ("train it with `ngs build --data DIR` (trains the dbt models tagge
               "and pass plays)")
 
 
-def artifacts_root() -> Path:
-    """``$NGS_ARTIFACTS_DIR`` (read at call time, so tests can redirect it) or ``<repo>/artifacts``."""
-    from ngs.paths import ARTIFACTS_DIR
+FILES = ("config.json", "model.pt")
 
-    return Path(os.environ.get("NGS_ARTIFACTS_DIR", ARTIFACTS_DIR)) / "ghosting"
+
+def store(root: Path | None = None) -> ArtifactStore:
+    """The ghosting store: ``root`` if given, else ``$NGS_ARTIFACTS_DIR/ghosting`` (read per call)."""
+    return ArtifactStore("ghosting", FILES, root=root, how_to_train=TRAIN_HINT)
+
+
+def artifacts_root() -> Path:
+    """The ghosting artefacts' folder (``$NGS_ARTIFACTS_DIR/ghosting``, read per call)."""
+    return store().root
+
+
+def save_artifact(model, cfg: dict, root: Path | None = None) -> Path:
+    """Store ``model`` (a GhostModel or a JointModel: ``net``, ``version``, ``screening``, ``roles``) with its
+    ``config.json`` atomically and point LATEST at it (ngs.artifacts)."""
+
+    def write(folder: Path) -> None:
+        torch.save(model.net.state_dict(), folder / "model.pt")
+        (folder / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
+        if model.screening is not None:
+            model.screening.to_csv(folder / "screening.csv", index=False)
+        if model.roles is not None:
+            model.roles.to_csv(folder / "roles.csv", index=False)
+
+    model.path = store(root).write(model.version, write)
+    return model.path
 
 
 @dataclass
@@ -151,20 +174,27 @@ class GhostModel:
         return ca + to_world(res, np.zeros_like(origin), rot)
 
     def save(self, root: Path | None = None) -> Path:
-        d = (root or artifacts_root()) / self.version
-        d.mkdir(parents=True, exist_ok=True)
-        torch.save(self.net.state_dict(), d / "model.pt")
+        """Store the artefact (``root``: the ghosting folder, default ``$NGS_ARTIFACTS_DIR/ghosting``)."""
         cfg = {"version": self.version, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
                "n_inputs": int(self.net.net[0].in_features), "metrics": self.metrics,
                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        (d / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
-        if self.screening is not None:
-            self.screening.to_csv(d / "screening.csv", index=False)
-        if self.roles is not None:
-            self.roles.to_csv(d / "roles.csv", index=False)
-        (d.parent / "LATEST").write_text(self.version + "\n")
-        self.path = d
-        return d
+        return save_artifact(self, cfg, root)
+
+
+def find_by_input_key(key: str, kind: str | None = None):
+    """The stored artefact trained on exactly these inputs (its config.json records ``metrics.input_key``;
+    ``kind``: "joint" or None for v1), made LATEST; None when there is none."""
+    st = store()
+    for version in st.versions():
+        try:
+            cfg = json.loads((st.root / version / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if cfg.get("kind") == kind and cfg.get("metrics", {}).get("input_key") == key:
+            model = load(version=version)
+            st.set_latest(version)
+            return model
+    return None
 
 
 def _loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -228,41 +258,34 @@ def train(train_w: Windows, val_w: Windows, config: GhostConfig, screening: pd.D
 
 def load(version: str | None = None, history: int | None = None, horizon: int | None = None,
          root: Path | None = None) -> GhostModel:
-    """Load an artefact: ``version`` exactly, else the LATEST one, else the newest one matching
-    ``history`` / ``horizon``. Raises ArtifactMissingError (with the train command) when there is none."""
-    root = root or artifacts_root()
-    cand: list[Path] = []
-    if version:
-        cand = [root / version]
+    """Load an artefact: ``version`` exactly, else the one LATEST names (never a guess). ``history`` /
+    ``horizon``: what the caller needs; a stored model that does not match is an ArtifactMissingError naming
+    it. Raises ArtifactMissingError (with the train command) when there is none."""
+    d = store(root).resolve(version)
+    cfg = json.loads((d / "config.json").read_text())
+    if cfg.get("kind") == "joint":  # the joint model (ghost-v2) predicts any horizon
+        mismatch = history is not None and cfg["config"]["history"] != history
     else:
-        latest = root / "LATEST"
-        if latest.exists():
-            cand.append(root / latest.read_text().strip())
-        if root.exists():
-            cand += sorted((p for p in root.iterdir() if (p / "config.json").exists()),
-                           key=lambda p: p.stat().st_mtime, reverse=True)
-    for d in cand:
-        if not (d / "config.json").exists() or not (d / "model.pt").exists():
-            continue
-        cfg = json.loads((d / "config.json").read_text())
-        if cfg.get("kind") == "joint":  # the joint model (ghost-v2) predicts any horizon
-            if history is not None and cfg["config"]["history"] != history:
-                continue
-            from ngs.ghosting.joint import from_artifact
+        c = cfg["config"]
+        mismatch = (history is not None and c["history"] != history) or (horizon is not None
+                                                                          and c["horizon"] != horizon)
+    if mismatch:
+        raise ArtifactMissingError(
+            f"ghosting model {d.name} in {d.parent} observes {cfg['config']['history']} frames and predicts "
+            f"{cfg['config']['horizon']}, not history={history}, horizon={horizon}: {TRAIN_HINT}"
+            f" with --history {history} --horizon {horizon}")
+    if cfg.get("kind") == "joint":
+        from ngs.ghosting.joint import from_artifact
 
-            return from_artifact(d, cfg)
-        c = GhostConfig(**cfg["config"])
-        if (history is not None and c.history != history) or (horizon is not None and c.horizon != horizon):
-            continue
-        scaler = FeatureScaler(**cfg["scaler"])
-        net = ResidualMLP(cfg["n_inputs"], c.horizon, c.hidden, c.layers, c.dropout)
-        net.load_state_dict(torch.load(d / "model.pt", weights_only=True))
-        roles = pd.read_csv(d / "roles.csv") if (d / "roles.csv").exists() else None
-        scr = pd.read_csv(d / "screening.csv") if (d / "screening.csv").exists() else None
-        return GhostModel(c, scaler, net, cfg["version"], roles, scr, cfg.get("metrics", {}), d)
-    want = f"version {version}" if version else f"history={history}, horizon={horizon}"
-    raise ArtifactMissingError(f"no ghosting model artefact ({want}) under {root}: {TRAIN_HINT}"
-                               + (f" with --history {history} --horizon {horizon}" if history else ""))
+        return from_artifact(d, cfg)
+    c = GhostConfig(**cfg["config"])
+    scaler = FeatureScaler(**cfg["scaler"])
+    net = ResidualMLP(cfg["n_inputs"], c.horizon, c.hidden, c.layers, c.dropout)
+    net.load_state_dict(torch.load(d / "model.pt", weights_only=True))
+    roles = pd.read_csv(d / "roles.csv") if (d / "roles.csv").exists() else None
+    scr = pd.read_csv(d / "screening.csv") if (d / "screening.csv").exists() else None
+    return GhostModel(c, scaler, net, cfg["version"], roles, scr, cfg.get("metrics", {}), d)
 
 
-__all__ = ["GhostConfig", "GhostModel", "train", "load", "artifacts_root", "vec_to_local"]
+__all__ = ["GhostConfig", "GhostModel", "train", "load", "store", "artifacts_root", "save_artifact",
+           "vec_to_local"]

@@ -23,7 +23,7 @@ import pandas as pd
 from ngs.ghosting import data
 from ngs.ghosting.baselines import constant_acceleration, constant_velocity, errors
 from ngs.ghosting.features import screen_features
-from ngs.ghosting.model import GhostConfig, GhostModel, artifacts_root, data_fingerprint, load, train
+from ngs.ghosting.model import GhostConfig, GhostModel, data_fingerprint, find_by_input_key, train
 
 
 def _split(tr: pd.DataFrame, test_from_week: int | None) -> np.ndarray:
@@ -75,22 +75,7 @@ def training_input_key(config: GhostConfig, tr: data.Windows, va: data.Windows, 
 
 def find_trained(input_key: str) -> GhostModel | None:
     """The stored artefact trained on exactly these inputs, if any (its config.json records the key)."""
-    root = artifacts_root()
-    if not root.exists():
-        return None
-    for d in sorted(root.iterdir()):
-        cfg_path = d / "config.json"
-        if not cfg_path.exists():
-            continue
-        try:
-            key = json.loads(cfg_path.read_text()).get("metrics", {}).get("input_key")
-        except (OSError, ValueError):
-            continue
-        if key == input_key:
-            model = load(version=d.name)
-            (root / "LATEST").write_text(model.version + "\n")
-            return model
-    return None
+    return find_by_input_key(input_key, None)
 
 
 def _pad(w: data.Windows, k: int) -> data.Windows:

@@ -1,16 +1,18 @@
-"""Glue for the dbt Python models (python_models/ghosting/*.py): each model calls one function here with
-``dbt``, ``session`` and the relations of the refs it read, and returns its DataFrame. Pure package code
-stays in the other modules.
+"""What the dbt Python models (python_models/ghosting/*.py) compute: each model passes one function here to
+``ngs.dbt_glue.run`` with the relations of the refs it read (``refs``: name -> DuckDB relation), the
+training model's relation when this run built it (``trained``), and its settings (dataclasses below, built
+from the model's config), and returns its DataFrame. No ``dbt`` here: pytest calls these directly.
 
 Inputs (both built by dbt from what ``ngs build --data`` loaded; nothing is read from files):
 ``int_ball_in_air_tracks`` = the Big Data Bowl 2026 ball-in-air tracks (targeted receiver and every
 defender in coverage), ``int_pass_play_tracks`` = every other source's pass plays (defensive backs and the
 targeted receiver). ``dataset`` ('real' | 'simulated') is the game's, from ``dim_games``; the split is by
-week (``ghosting_test_from_week``, a dbt var) or by game hash (``data.assign_split``).
+week (``ghosting_test_from_week``, a dbt var) or by game hash (``data.assign_split``). Every row a model
+returns carries the version of the artefact that made it.
 
 Scale (a season: ~32k passes, ~2.5M ball-in-air rows of those players): DuckDB filters and sorts the
 tracks; they come back through Arrow (no per-row Python strings); windows, features and the network run
-once over all passes (numpy / one batched torch call, torch and BLAS capped at one thread); the metrics
+once over all passes (numpy / one batched torch call, threads capped by ngs.threads); the metrics
 model reads only its test/val games. Time and memory grow linearly with the passes (~0.15 ms per pass for
 the closing scores, excluding the query).
 """
@@ -18,14 +20,11 @@ the closing scores, excluding the query).
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ngs.errors import ArtifactMissingError
 from ngs.ghosting import MODEL_NAME, closing, data, model_name, scoring
@@ -41,9 +40,25 @@ BALL_IN_AIR, PASS_PLAYS, GAMES = "int_ball_in_air_tracks", "int_pass_play_tracks
 SOURCE_REFS = (BALL_IN_AIR, PASS_PLAYS, GAMES)
 
 
-def first_week(dbt) -> int:
-    """The first held-out week (config ghosting_test_from_week, from the dbt var)."""
-    return data.first_test_week(dbt.config.get("ghosting_test_from_week") if dbt is not None else None)
+def inputs(ball_in_air, pass_plays, games) -> dict:
+    """The ``refs`` of every function here from the three relations, in SOURCE_REFS order."""
+    return dict(zip(SOURCE_REFS, (ball_in_air, pass_plays, games), strict=True))
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """dbt vars (dbt_project.yml), through the model's config."""
+    ghosting_test_from_week: int      # games of this week and later are held out
+
+
+@dataclass(frozen=True)
+class TrainingSettings(ScoringSettings):
+    ghosting_max_epochs: int          # the joint model's schedule length
+
+
+@dataclass(frozen=True)
+class ClosingSettings(ScoringSettings):
+    ghosting_closing_seed: int        # the randomised condition's draw
 
 
 def game_splits(refs: dict, first_week: int) -> pd.Series:
@@ -75,25 +90,17 @@ def _or_none(tr: pd.DataFrame) -> pd.DataFrame | None:
 
 
 # ------------------------------------------------------------------------------------------- training
-def training_model(dbt, session, refs: dict) -> pd.DataFrame:
-    """Inside dbt's process, DuckDB and dbt's other threads share the two cores: OpenMP pools (scikit-learn's
-    gradient boosting, torch) that spin-wait for all cores run many times slower there (a 26 s training
-    took 314 s), so they are capped at one thread."""
-    with threadpool_limits(limits=int(os.environ.get('NGS_TRAIN_THREADS', '1'))):
-        return _training_model(dbt, session, refs)
-
-
-def _training_model(dbt, session, refs: dict) -> pd.DataFrame:
-    import torch
-
+def training_model(refs: dict, settings: TrainingSettings) -> pd.DataFrame:
+    """Train the joint model on every game outside the held-out weeks, store it (LATEST), return its
+    training metrics. Run it under ngs.threads.limited_threads (ngs.dbt_glue.run does): inside dbt's process
+    spin-waiting OpenMP/torch pools run many times slower."""
     from ngs.ghosting.joint import JointConfig
     from ngs.ghosting.joint_train import train_joint_pipeline, training_rows
 
-    torch.set_num_threads(int(os.environ.get('NGS_TRAIN_THREADS', '1')))
-    fw = first_week(dbt)
+    fw = settings.ghosting_test_from_week
     real = _or_none(tracks(refs, BALL_IN_AIR, fw))
     sim = _or_none(tracks(refs, PASS_PLAYS, fw))
-    cfg = JointConfig(max_epochs=int(dbt.config.get("ghosting_max_epochs") or JointConfig.max_epochs))
+    cfg = JointConfig(max_epochs=settings.ghosting_max_epochs)
     if not has_training_games(real, sim, fw):
         # e.g. one real game of a held-out week (the BDB 2021 sample is week 14): nothing to learn from without
         # touching the held-out weeks. No artefact is written; the scoring models use a stored one if there
@@ -110,25 +117,24 @@ def has_training_games(real: pd.DataFrame | None, sim: pd.DataFrame | None, firs
     return any(tr is not None and (data.assign_split(tr, first_week) != "test").any() for tr in (real, sim))
 
 
-def stored_model(dbt) -> GhostModel | None:
-    """The stored ghosting model (``load``); None only when there is none and this run's training model
-    found nothing to train on (its table is empty), so the scoring tables stay empty instead of failing. A
-    scoring-only build with no stored model still fails with ArtifactMissingError (how to train)."""
+def stored_model(trained: duckdb.DuckDBPyRelation | None) -> GhostModel | None:
+    """The stored ghosting model (``load``: LATEST); None only when there is none and this run's training
+    model (``trained``: its relation, None when it is not in the run) found nothing to train on (its table is
+    empty), so the scoring tables stay empty instead of failing. A scoring-only build with no stored model
+    still fails with ArtifactMissingError (how to train)."""
     try:
         return load()
     except ArtifactMissingError:
-        try:
-            trained_rows = dbt.ref("ghosting_model_training").aggregate("count(*)").fetchall()[0][0]
-        except duckdb.Error:  # not built in this run (--no-train): the missing artefact is the error
-            trained_rows = None
+        trained_rows = trained.aggregate("count(*)").fetchall()[0][0] if trained is not None else None
         if trained_rows == 0:
             log.warning("no ghosting model: its scoring tables are left empty")
             return None
         raise
 
 
-def feature_screening(dbt) -> pd.DataFrame:
-    model = stored_model(dbt)
+def feature_screening(trained: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
+    """The stored model's feature screening (importance per candidate feature, which were kept)."""
+    model = stored_model(trained)
     if model is None:
         return pd.DataFrame({"feature": pd.Series(dtype="string"), "importance": pd.Series(dtype="float64"),
                              "importance_std": pd.Series(dtype="float64"), "share": pd.Series(dtype="float64"),
@@ -143,23 +149,6 @@ def feature_screening(dbt) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------- scoring
-@contextmanager
-def scoring_threads() -> Iterator[None]:
-    """Cap torch's and the OpenMP/BLAS pools (NGS_GHOSTING_THREADS, default 1) while scoring: dbt runs two
-    models at a time on this 2-core machine, where the network's batches run 2-4x slower with 2 threads
-    than with one. The network's output is bit-for-bit the same with 1 or 2 threads (checked)."""
-    import torch
-
-    n = int(os.environ.get("NGS_GHOSTING_THREADS", "1"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _score_windows(model: GhostModel, tr: pd.DataFrame, horizon: int | str = ARRIVAL
                    ) -> tuple[data.Windows, np.ndarray]:
     """First window of every track and the model's prediction, ``horizon`` frames or to the arrival."""
@@ -181,11 +170,20 @@ def _game_labels(tr: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(per_game[column].astype(str).to_numpy(), index=per_game["game_id"].to_numpy())
 
 
-def ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
+def ghost_trajectories(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ScoringSettings
+                       ) -> pd.DataFrame:
     """One row per pass, defender, predicted frame (first window after the throw): the warehouse's pass
     plays (defensive backs) and the BDB 2026 ball-in-air plays (every defender in coverage)."""
-    with scoring_threads():
-        return _ghost_trajectories(dbt, session, refs)
+    model = stored_model(trained)
+    if model is None:
+        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
+    fw = settings.ghosting_test_from_week
+    parts = [_trajectories(model, tracks(refs, PASS_PLAYS, fw)),
+             _trajectories(model, _with_targets(model, tracks(refs, BALL_IN_AIR, fw)))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 TRAJECTORY_COLUMNS = ["game_id", "play_id", "nfl_id", "split", "throw_frame_id", "frame_id", "horizon_step",
@@ -198,19 +196,6 @@ def _empty(columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
     cast downstream cannot cast to)."""
     return pd.DataFrame({c: pd.Series(dtype="string" if c in STRING_COLUMNS else "int64" if c in ints
                                       else "bool" if c == "randomised" else "float64") for c in columns})
-
-
-def _ghost_trajectories(dbt, session, refs: dict) -> pd.DataFrame:
-    model = stored_model(dbt)
-    if model is None:
-        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
-    fw = first_week(dbt)
-    parts = [_trajectories(model, tracks(refs, PASS_PLAYS, fw)),
-             _trajectories(model, _with_targets(model, tracks(refs, BALL_IN_AIR, fw)))]
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def _trajectories(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
@@ -245,21 +230,17 @@ DATASETS = ("real", "simulated")
 HELD_OUT = ("test", "val")
 
 
-def ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
+def ghosting_metrics(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ScoringSettings
+                     ) -> pd.DataFrame:
     """The model vs every physics baseline on the held-out games (first window of each track, as ``ngs
     ghost-eval``) for horizons 10, 15 and to the arrival (``scoring.metric_rows``), per dataset of the game
     (dim_games) and split: test = weeks from ghosting_test_from_week on (the BDB 2026 benchmark: weeks
     11-14) or the game-hash test share, val = the validation games. Both inputs (BDB 2026 ball-in-air
     tracks, other pass plays) count for their dataset."""
-    with scoring_threads():
-        return _ghosting_metrics(dbt, session, refs)
-
-
-def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
-    model = stored_model(dbt)
+    model = stored_model(trained)
     if model is None:
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
-    fw = first_week(dbt)
+    fw = settings.ghosting_test_from_week
     parts: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for name in (BALL_IN_AIR, PASS_PLAYS):
         tr = tracks(refs, name, fw, splits=HELD_OUT)
@@ -283,25 +264,21 @@ def _ghosting_metrics(dbt, session, refs: dict) -> pd.DataFrame:
     return out
 
 
-def closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
-    """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the
-    BDB 2026 ball-in-air plays (targets from the warehouse, else inferred) and the warehouse's other pass
-    plays (targets known); dataset = the game's (dim_games)."""
-    with scoring_threads():
-        return _closing_scores(dbt, session, refs)
-
-
 CLOSING_COLUMNS = ["game_id", "play_id", "nfl_id", "dataset", "condition", "score", "closing", "effort",
                    "superhuman_penalty", "start_dist_yd", "end_dist_yd", "max_speed_yps", "n_frames", "randomised",
                    "start_frame", "split", "model_version"]
 
 
-def _closing_scores(dbt, session, refs: dict) -> pd.DataFrame:
-    model = stored_model(dbt)
+def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ClosingSettings
+                   ) -> pd.DataFrame:
+    """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the
+    BDB 2026 ball-in-air plays (targets from the warehouse, else inferred) and the warehouse's other pass
+    plays (targets known); dataset = the game's (dim_games)."""
+    model = stored_model(trained)
     if model is None:
         return _empty(CLOSING_COLUMNS, ints=("game_id", "play_id", "nfl_id", "n_frames"))
-    seed = int(dbt.config.get("ghosting_closing_seed") or 0)
-    fw = first_week(dbt)
+    seed = settings.ghosting_closing_seed
+    fw = settings.ghosting_test_from_week
     parts, labels = [], []
     for name in (BALL_IN_AIR, PASS_PLAYS):   # one experiment (one random draw) per input, as before
         tr = tracks(refs, name, fw)

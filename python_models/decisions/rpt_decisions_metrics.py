@@ -1,25 +1,16 @@
 """Counterfactual consistency on the real targets, flight-time fit, scoring figures (shared metrics shape).
 Logic: ngs.decisions.warehouse."""
 
+from ngs import dbt_glue
 from ngs.decisions import warehouse
 
 
 def model(dbt, session):
-    # dbt hands a Python model only the config keys its own file reads; ngs.decisions reads them again
-    dbt.config.get("completion_defender_radius_yd")
-    dbt.config.get("decisions_max_flight_frames")
-    dbt.config.get("decisions_ghost_step_frames")
-    dbt.config.get("decisions_lineman_radius_yd")
-    dbt.config.get("ghosting_model_version")
-    try:  # run after training when it is in the run; with --exclude tag:train the stored artefacts are used
-        dbt.ref("fct_completion_cv_predictions")
-    except Exception:  # noqa: BLE001
-        pass
-    try:  # (dbt reads literal ref names only: one call per model)
-        dbt.ref("ghosting_model_training")
-    except Exception:  # noqa: BLE001
-        pass
+    with dbt_glue.optional_ref() as ghosting:  # the training models: built first when this run trains
+        ghosting.relation = dbt.ref("ghosting_model_training")
+    with dbt_glue.optional_ref() as completion:
+        completion.relation = dbt.ref("fct_completion_cv_predictions")
     refs = {"int_decision_passes": dbt.ref("int_decision_passes"), "fct_tracking": dbt.ref("fct_tracking")}
-    options = dbt.ref("fct_target_options").df()
-    measured = dbt.ref("fct_pass_features").df()
-    return warehouse.decisions_metrics(dbt, session, refs, options, measured)
+    options, measured = dbt.ref("fct_target_options").df(), dbt.ref("fct_pass_features").df()
+    return dbt_glue.run(warehouse.decisions_metrics, session, refs, options, measured,
+                        warehouse.Trained(completion.relation, ghosting.relation), settings=dbt.config.get("settings"))

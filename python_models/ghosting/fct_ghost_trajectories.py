@@ -1,15 +1,11 @@
 """Ghost trajectories: one row per pass, defender, predicted frame. Logic: ngs.ghosting.warehouse."""
 
+from ngs import dbt_glue
 from ngs.ghosting import warehouse
 
 
 def model(dbt, session):
-    # dbt hands a Python model only the config keys its own file reads; ngs.ghosting reads them again
-    dbt.config.get("ghosting_test_from_week")
-    try:  # run after training when it is in the run; with --exclude tag:train the stored artefact is used
-        dbt.ref("ghosting_model_training")
-    except Exception:  # noqa: BLE001
-        pass
-    refs = {"int_ball_in_air_tracks": dbt.ref("int_ball_in_air_tracks"),
-            "int_pass_play_tracks": dbt.ref("int_pass_play_tracks"), "dim_games": dbt.ref("dim_games")}
-    return warehouse.ghost_trajectories(dbt, session, refs)
+    with dbt_glue.optional_ref() as trained:  # built first when this run trains (tag train), else absent
+        trained.relation = dbt.ref("ghosting_model_training")
+    tracks = warehouse.inputs(dbt.ref("int_ball_in_air_tracks"), dbt.ref("int_pass_play_tracks"), dbt.ref("dim_games"))
+    return dbt_glue.run(warehouse.ghost_trajectories, tracks, trained.relation, settings=dbt.config.get("settings"))

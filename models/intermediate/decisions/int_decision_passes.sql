@@ -1,23 +1,10 @@
 -- The passes the QB-decision models make counterfactuals of: every pass with a throw frame, with its
--- frames, passer and target (fct_pass_events), the ball at the snap (fct_tracking: where the lineman rule
--- measures from), down and distance (fct_plays) and the game's dataset (dim_games). One row per pass.
+-- frames, passer, target, down, distance and the game's dataset (int_passes_described) and the ball at the
+-- snap (fct_tracking: where the lineman rule measures from). One row per pass.
 with
 
 passes as (
-    select
-        game_id,
-        play_id,
-        snap_frame_id,
-        throw_frame_id,
-        arrival_frame_id,
-        passer_nfl_id,
-        target_nfl_id,
-        line_of_scrimmage_x_std,
-        ball_throw_x_std,
-        ball_throw_y_std,
-        ball_arrival_x_std,
-        ball_arrival_y_std,
-    from {{ ref('fct_pass_events') }}
+    select * from {{ ref('int_passes_described') }}
     where throw_frame_id is not null
 ),
 
@@ -33,22 +20,12 @@ ball_at_snap as (
         and tracking.play_id = passes.play_id
         and tracking.frame_id = passes.snap_frame_id
     where tracking.is_ball
-),
-
-plays as (
-    select game_id, play_id, down, yards_to_go,
-    from {{ ref('fct_plays') }}
-),
-
-games as (
-    select game_id, dataset,
-    from {{ ref('dim_games') }}
 )
 
 select
     passes.game_id,
     passes.play_id,
-    games.dataset,
+    passes.dataset,
     passes.snap_frame_id,
     passes.throw_frame_id,
     passes.arrival_frame_id,
@@ -61,14 +38,9 @@ select
     passes.ball_arrival_y_std,
     ball_at_snap.x_std as ball_snap_x_std,
     ball_at_snap.y_std as ball_snap_y_std,
-    plays.down,
-    plays.yards_to_go,
+    passes.down,
+    passes.yards_to_go,
 from passes
 left join ball_at_snap
     on passes.game_id = ball_at_snap.game_id
     and passes.play_id = ball_at_snap.play_id
-left join plays
-    on passes.game_id = plays.game_id
-    and passes.play_id = plays.play_id
-left join games
-    on passes.game_id = games.game_id

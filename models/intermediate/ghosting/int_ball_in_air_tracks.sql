@@ -2,8 +2,9 @@
 -- defender in coverage, from the throw until the ball arrives), as the ghosting model reads them: the
 -- clean output rows of fct_tracking, one row per game, play, player and frame. Output frames follow the
 -- play's input frames when an input file was loaded, so the frame after the throw (air_frame, 1 = the
--- throw) is counted from the play's first output frame. Week and dataset come from dim_games, the target
--- from fct_pass_events (NULL while the pass's target is unknown: the model infers it from the tracks).
+-- throw) is counted from the play's first output frame. The pass's context (target, ball landing spot,
+-- down, distance, week and dataset) comes from int_passes_described (every output play is a pass there;
+-- the target is NULL while unknown: the model infers it from the tracks).
 with
 
 outputs as (
@@ -25,24 +26,7 @@ outputs as (
 ),
 
 passes as (
-    select
-        game_id,
-        play_id,
-        target_nfl_id,
-        ball_arrival_x_std,
-        ball_arrival_y_std,
-        line_of_scrimmage_x_std,
-    from {{ ref('fct_pass_events') }}
-),
-
-plays as (
-    select game_id, play_id, down, yards_to_go,
-    from {{ ref('fct_plays') }}
-),
-
-games as (
-    select game_id, dataset, season, week,
-    from {{ ref('dim_games') }}
+    select * from {{ ref('int_passes_described') }}
 )
 
 select
@@ -54,24 +38,19 @@ select
     outputs.throw_frame_id,
     outputs.arrival_frame_id,
     outputs.source,
-    games.dataset,
-    games.season,
-    games.week,
+    passes.dataset,
+    passes.season,
+    passes.week,
     outputs.position_group,
     case when passes.target_nfl_id is not null then outputs.nfl_id = passes.target_nfl_id end as is_target,
     outputs.x_std,
     outputs.y_std,
     passes.ball_arrival_x_std as ball_land_x_std,
     passes.ball_arrival_y_std as ball_land_y_std,
-    plays.down,
-    plays.yards_to_go,
+    passes.down,
+    passes.yards_to_go,
     passes.line_of_scrimmage_x_std,
 from outputs
 left join passes
     on outputs.game_id = passes.game_id
     and outputs.play_id = passes.play_id
-left join plays
-    on outputs.game_id = plays.game_id
-    and outputs.play_id = plays.play_id
-left join games
-    on outputs.game_id = games.game_id
