@@ -48,7 +48,7 @@ from ngs.constants import dbt_vars, field_width_yd, frame_rate_hz
 from ngs.ghosting import baselines, data
 from ngs.ghosting.data import Windows
 from ngs.ghosting.features import candidate_features, frames_basis, frames_to_arrival, to_world, vec_to_local
-from ngs.ghosting.model import FeatureScaler, data_fingerprint, save_artifact, set_determinism
+from ngs.ghosting.model import BestEpoch, FeatureScaler, data_fingerprint, save_artifact, set_determinism
 from ngs.threads import model_threads
 
 KIND = "joint"
@@ -460,7 +460,7 @@ def train(train_w: Windows, val_w: Windows, config: JointConfig, damping: dict,
     else:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
     gen = torch.Generator().manual_seed(config.seed)
-    best, best_state, best_epoch, bad = float("inf"), None, -1, 0
+    keeper = BestEpoch(config.patience)
     history = []
     va_batches = [np.arange(i, min(i + 4096, len(val_w))) for i in range(0, len(val_w), 4096)]
     flip_y = torch.tensor([1.0, -1.0])
@@ -502,15 +502,10 @@ def train(train_w: Windows, val_w: Windows, config: JointConfig, damping: dict,
         if log:
             log(f"epoch {epoch:3d}  train mse {tot / max(cnt, 1):.4f}  val mse {val:.4f}  "
                 f"val rmse 10 frames {rmse10:.4f}  ({time.time() - t0:.0f} s)")
-        if val < best - 1e-6:
-            best, best_epoch, bad = val, epoch, 0
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+        if keeper.stop_after(epoch, val, net):
+            break
+    keeper.restore(net)
+    best, best_epoch = keeper.best, keeper.best_epoch
     fp = data_fingerprint(train_w)
     version = VERSION_PREFIX + hashlib.sha1((config.to_json() + json.dumps(damping, sort_keys=True) + fp)
                                             .encode()).hexdigest()[:10]

@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,6 +38,7 @@ from ngs.ghosting import baselines, data, joint
 from ngs.ghosting.features import screen_features
 from ngs.ghosting.model import data_fingerprint, find_by_input_key
 from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS, score_windows, windows_for
+from ngs.ghosting.train import cli_training_inputs, print_trained
 
 
 def split_of(tr: pd.DataFrame) -> np.ndarray:
@@ -266,27 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(p: argparse.ArgumentParser, a: argparse.Namespace) -> int:
-    real = data.read_output_tracks(a.tracks) if a.tracks else None
-    sim = None
-    if a.warehouse:
-        import duckdb
-
-        if not Path(a.warehouse).is_file():
-            p.error(f"no warehouse at {a.warehouse} (build one with `ngs build --data DIR`)")
-        try:
-            with duckdb.connect(a.warehouse, read_only=True) as con:
-                if real is None:
-                    real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
-                sim = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
-        except duckdb.Error as e:
-            p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
-                    "rebuild it with this version (`ngs build --data DIR`)")
+    real, sim = cli_training_inputs(p, a.warehouse, a.tracks)
     cfg = joint.JointConfig(seed=a.seed, **({"max_epochs": a.max_epochs} if a.max_epochs else {}))
-    model = train_joint_pipeline(real if real is not None and len(real) else None,
-                                 sim if sim is not None and len(sim) else None, cfg,
+    model = train_joint_pipeline(real, sim, cfg,
                                  log=lambda m: print(m, file=sys.stderr))
-    summary = {k: v for k, v in model.metrics.items() if k != "history"}
-    print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
+    print_trained(model)
     return 0
 
 

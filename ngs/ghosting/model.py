@@ -197,6 +197,26 @@ def find_by_input_key(key: str, kind: str | None = None):
     return None
 
 
+
+class BestEpoch:
+    """Early stopping: keeps the weights of the epoch with the lowest validation loss and says when
+    `patience` epochs in a row have not improved it by more than 1e-6."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best, self.best_epoch, self.bad, self.state = patience, float("inf"), -1, 0, None
+
+    def stop_after(self, epoch: int, val: float, net: nn.Module) -> bool:
+        if val < self.best - 1e-6:
+            self.best, self.best_epoch, self.bad = val, epoch, 0
+            self.state = {k: v.clone() for k, v in net.state_dict().items()}
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, net: nn.Module) -> None:
+        if self.state is not None:
+            net.load_state_dict(self.state)
+
 def _loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((pred - target) ** 2).mean()
 
@@ -219,7 +239,7 @@ def train(train_w: Windows, val_w: Windows, config: GhostConfig, screening: pd.D
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
     gen = torch.Generator().manual_seed(config.seed)
-    best, best_state, best_epoch, bad = float("inf"), None, -1, 0
+    keeper = BestEpoch(config.patience)
     history = []
     for epoch in range(config.max_epochs):
         net.train()
@@ -239,15 +259,10 @@ def train(train_w: Windows, val_w: Windows, config: GhostConfig, screening: pd.D
         history.append({"epoch": epoch, "train_mse": tot / len(Xtr), "val_mse": val})
         if log:
             log(f"epoch {epoch:3d}  train mse {tot / len(Xtr):.4f}  val mse {val:.4f}")
-        if val < best - 1e-6:
-            best, best_epoch, bad = val, epoch, 0
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+        if keeper.stop_after(epoch, val, net):
+            break
+    keeper.restore(net)
+    best, best_epoch = keeper.best, keeper.best_epoch
     fp = data_fingerprint(train_w)
     version = "ghost-v1-" + hashlib.sha1((config.to_json() + fp).encode()).hexdigest()[:10]
     metrics = {"train_seconds": round(time.time() - t0, 1), "best_epoch": best_epoch, "epochs": len(history),

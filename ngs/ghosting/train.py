@@ -130,6 +130,34 @@ def train_pipeline(real: pd.DataFrame | None, sim: pd.DataFrame | None = None, c
     return model, screening
 
 
+
+def cli_training_inputs(p: argparse.ArgumentParser, warehouse: str | None, tracks: str | None
+                        ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The training commands' inputs: (ball-in-air tracks from the files or the warehouse, the warehouse's
+    other pass plays); an unreadable warehouse ends the command with one line (`p.error`)."""
+    real = data.read_output_tracks(tracks) if tracks else None
+    sim = None
+    if warehouse:
+        import duckdb
+
+        if not Path(warehouse).is_file():
+            p.error(f"no warehouse at {warehouse} (build one with `ngs build --data DIR`)")
+        try:
+            with duckdb.connect(warehouse, read_only=True) as con:
+                if real is None:
+                    real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
+                sim = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
+        except duckdb.Error as e:
+            p.error(f"{warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
+                    "rebuild it with this version (`ngs build --data DIR`)")
+    return (real if real is not None and len(real) else None), (sim if sim is not None and len(sim) else None)
+
+
+def print_trained(model) -> None:
+    """The training commands' output: the model's version, folder and metrics (without the epoch history)."""
+    summary = {k: v for k, v in model.metrics.items() if k != "history"}
+    print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ngs.ghosting.train", description=__doc__.splitlines()[0])
     p.add_argument("--warehouse", default=None,
@@ -146,27 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(2)
-    real = data.read_output_tracks(a.tracks) if a.tracks else None
-    sim = None
-    if a.warehouse:
-        import duckdb
-
-        if not Path(a.warehouse).is_file():
-            p.error(f"no warehouse at {a.warehouse} (build one with `ngs build --data DIR`)")
-        try:
-            with duckdb.connect(a.warehouse, read_only=True) as con:
-                if real is None:
-                    real = data.read_tracks(con.table("intermediate.int_ball_in_air_tracks"))
-                sim = data.read_tracks(con.table("intermediate.int_pass_play_tracks"))
-        except duckdb.Error as e:
-            p.error(f"{a.warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
-                    "rebuild it with this version (`ngs build --data DIR`)")
+    real, sim = cli_training_inputs(p, a.warehouse, a.tracks)
     cfg = GhostConfig(history=a.history, horizon=a.horizon, max_epochs=a.max_epochs, seed=a.seed)
-    model, _ = train_pipeline(real if real is not None and len(real) else None,
-                              sim if sim is not None and len(sim) else None, cfg,
+    model, _ = train_pipeline(real, sim, cfg,
                               log=lambda m: print(m, file=sys.stderr))
-    summary = {k: v for k, v in model.metrics.items() if k != "history"}
-    print(json.dumps({"version": model.version, "path": str(model.path), **summary}, indent=2))
+    print_trained(model)
     return 0
 
 
