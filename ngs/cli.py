@@ -112,7 +112,7 @@ def _add_spark(sub: argparse._SubParsersAction) -> None:
                    help="up/down/status: the local master + workers (NGS_SPARK_* settings); "
                         "dbt: run dbt in-process on a SparkSession (Python models included)")
     p.add_argument("--thrift", action="store_true", help="up: also start the thrift server (Superset, spark_thrift)")
-    p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt: the dbt command after `--`")
+    p.add_argument("dbt_args", nargs="*", help="dbt: the dbt command after `--` (ngs spark dbt -- build ...)")
     p.set_defaults(func=lambda a: __import__("ngs.spark.cluster", fromlist=["cli_main"]).cli_main(a))
 
 

@@ -99,6 +99,15 @@ class Managed:
         return any(main_class.encode() in part for part in cmdline)
 
 
+_children: dict[int, subprocess.Popen] = {}  # what this process started (for exit statuses)
+
+
+def _exit_note(managed: Managed) -> str:
+    proc = _children.get(managed.pid)
+    code = proc.poll() if proc is not None else None
+    return f" with status {code}" if code is not None else ""
+
+
 def _pid_file(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.json"
 
@@ -135,6 +144,7 @@ def _start(name: str, command: list[str], run_dir: Path, env: dict[str, str]) ->
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=run_dir, start_new_session=True)
     managed = Managed(name=name, pid=proc.pid, command=command, log=str(log), started=time.time())
+    _children[proc.pid] = proc
     _pid_file(run_dir, name).write_text(json.dumps(managed.__dict__))
     return managed
 
@@ -145,7 +155,8 @@ def _wait(what: str, managed: Managed, ready, timeout: float) -> None:
         if ready():
             return
         if not managed.alive():
-            raise SparkSetupError(f"{what} exited during start-up (log {managed.log}):\n    {_log_tail(managed.log)}")
+            raise SparkSetupError(f"{what} exited during start-up{_exit_note(managed)} (log {managed.log}):\n"
+                                  f"    {_log_tail(managed.log) or '(empty log)'}")
         time.sleep(0.5)
     raise SparkSetupError(f"{what} not ready after {timeout:.0f} s (log {managed.log}):\n    {_log_tail(managed.log)}")
 
@@ -245,10 +256,12 @@ def _stop_all(procs: list[Managed]) -> list[str]:
         if m.alive():
             _signal_group(m.pid, signal.SIGKILL)
     for m in alive:  # reap our own children (when `up` failed in this process)
-        try:
-            os.waitpid(m.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        proc = _children.pop(m.pid, None)
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
     return [m.name for m in alive]
 
 
@@ -264,6 +277,8 @@ def down(quiet: bool = False) -> list[str]:
 
 
 def cli_main(args: argparse.Namespace) -> int:
+    if args.action != "dbt" and args.dbt_args:
+        raise SparkSetupError(f"`ngs spark {args.action}` takes no arguments (got {' '.join(args.dbt_args)})")
     if args.action == "up":
         up(thrift=args.thrift)
         return 0
