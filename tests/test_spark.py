@@ -138,6 +138,17 @@ def test_toy_macros_on_duckdb(duckdb_toy):
     scores = t["toy_play_scores"]  # the Python model through map_partitions
     assert len(scores) == 60 and scores["score"].between(0, 1).all() and (scores["n_frames"] == 20).all()
 
+    fn = t["toy_functions"]  # macros/cross_engine/functions.sql
+    assert len(fn) == 30
+    play = clean[(clean.game_id == fn.game_id[0]) & (clean.play_id == fn.play_id[0])]
+    assert fn.leader_nfl_id[0] == play.loc[play.x.idxmax(), "nfl_id"]
+    assert fn.lowest_frame_id[0] == play.loc[play.y.idxmin(), "frame_id"]
+    assert (fn.game_date_key == fn.game_id // 100).all()
+    assert str(fn.game_date[0])[:10] == pd.to_datetime(str(fn.game_id[0] // 100), format="%Y%m%d").strftime("%Y-%m-%d")
+    assert fn.impossible_date.isna().all() and fn.missing_frame_id.isna().all()
+    assert (fn.second_frame_id == 1).all() and fn.has_frame_20.all()  # two players: frames 1, 1, 2, 2, ...
+    assert fn.pass_matches.all() and not fn.case_sensitive_matches.any()
+
 
 # -- pieces that need dbt-spark / PyHive but no JVM ---------------------------------------------------------
 
@@ -259,11 +270,14 @@ def test_toy_project_on_a_two_worker_cluster_equals_duckdb(duckdb_toy, tmp_path)
 
 
 def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line or working folder names `text` (executors run in the workers' folders)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit() and int(proc.name) != os.getpid():
             try:
-                if text.encode() in (proc / "cmdline").read_bytes():
+                if " Z " in (proc / "stat").read_text().rsplit(")", 1)[1][:3]:
+                    continue
+                if text.encode() in (proc / "cmdline").read_bytes() or os.readlink(proc / "cwd").startswith(text):
                     found.append(int(proc.name))
             except OSError:
                 continue

@@ -84,19 +84,20 @@ class Managed:
     started: float
 
     def alive(self) -> bool:
-        """The process exists and is still the one we started (its command line names the same main class)."""
-        try:
-            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
+        """The process exists and is still the one we started: not a zombie, and its command line names the
+        same main class (an empty command line is a process in the middle of exec'ing: still ours)."""
+        proc = _children.get(self.pid)
+        if proc is not None:  # started by this process: its exit status is the authority
+            return proc.poll() is None
         try:
             stat = Path(f"/proc/{self.pid}/stat").read_text()
-            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                 return False
+            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
         except (OSError, IndexError):
             return False
         main_class = next((c for c in self.command if c.startswith("org.apache.spark.")), "")
-        return any(main_class.encode() in part for part in cmdline)
+        return not cmdline.strip(b"\0") or main_class.encode() in cmdline
 
 
 _children: dict[int, subprocess.Popen] = {}  # what this process started (for exit statuses)
@@ -252,9 +253,8 @@ def _stop_all(procs: list[Managed]) -> list[str]:
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline and any(m.alive() for m in alive):
         time.sleep(0.3)
-    for m in alive:
-        if m.alive():
-            _signal_group(m.pid, signal.SIGKILL)
+    for m in alive:  # what did not stop in time, and any child left in its group (executors, Python workers)
+        _signal_group(m.pid, signal.SIGKILL)
     for m in alive:  # reap our own children (when `up` failed in this process)
         proc = _children.pop(m.pid, None)
         if proc is not None:

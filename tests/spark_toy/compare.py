@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
+
+
+def _missing(value) -> bool:
+    """None, NaN, NaT, pd.NA (scalars only)."""
+    try:
+        return bool(pd.isna(value)) if not isinstance(value, list | tuple | dict) else False
+    except (TypeError, ValueError):
+        return False
 
 
 def _close(a, b, tol: float) -> bool:
@@ -18,8 +24,8 @@ def _close(a, b, tol: float) -> bool:
         return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
-    a_missing = a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
-    b_missing = b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b))
+    a_missing = _missing(a)
+    b_missing = _missing(b)
     if a_missing or b_missing:
         return a_missing and b_missing
     if isinstance(a, bool | np.bool_) or isinstance(b, bool | np.bool_):

@@ -24,13 +24,14 @@ from pathlib import Path
 
 TOY = Path(__file__).resolve().parent
 REPO = TOY.parent.parent
-TABLES = ("toy_frames_raw", "toy_frames_clean", "toy_play_paths", "toy_games", "toy_play_scores")
+TABLES = ("toy_frames_raw", "toy_frames_clean", "toy_play_paths", "toy_games", "toy_play_scores", "toy_functions")
 KEYS = {
     "toy_frames_raw": ["game_id", "play_id", "nfl_id", "frame_id", "load_rank"],
     "toy_frames_clean": ["game_id", "play_id", "nfl_id", "frame_id"],
     "toy_play_paths": ["game_id", "play_id", "nfl_id"],
     "toy_games": ["game_id"],
     "toy_play_scores": ["game_id", "play_id", "nfl_id"],
+    "toy_functions": ["game_id", "play_id"],
 }
 
 
