@@ -25,7 +25,7 @@ from ngs.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "spark_toy"))
 from compare import differences  # noqa: E402
-from run_toy import read_tables, run_build  # noqa: E402
+from run_toy import prepare_files, read_tables, run_build  # noqa: E402
 
 TOY = REPO_ROOT / "tests" / "spark_toy"
 HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
@@ -215,6 +215,51 @@ def test_spark_up_refuses_clearly_without_java(tmp_path):
     assert done.returncode == 2 and "NGS_SPARK_MASTER_PORT='99999' is not a TCP port" in done.stderr
     done = _ngs("spark", "status", env={"NGS_SPARK_DIR": str(tmp_path / "spark")})
     assert done.returncode == 1 and "no local Spark cluster" in done.stdout
+
+
+@pytest.mark.skipif(not (HAS_PYSPARK and HAS_DBT_SPARK), reason="pyspark/dbt-spark not installed: make venv-spark")
+@pytest.mark.timeout(120)
+def test_spark_refusals_before_any_jvm_starts(tmp_path):
+    env = {"NGS_SPARK_DIR": str(tmp_path / "spark")}
+    done = _ngs("spark", "dbt", env=env)
+    assert done.returncode == 2 and "no dbt command given" in done.stderr
+    done = _ngs("spark", "up", "build", env=env)
+    assert done.returncode == 2 and "takes no arguments" in done.stderr
+    done = _ngs("spark", "down", env=env)
+    assert done.returncode == 0 and "no local Spark cluster was running" in done.stdout
+    with socket.socket() as taken:  # the master's port is in use: refused before any JVM starts
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _ngs("spark", "up", env={**env, "NGS_SPARK_MASTER_PORT": str(port)})
+    assert done.returncode == 2 and f"port 127.0.0.1:{port} for the master is already in use" in done.stderr
+    assert not (tmp_path / "spark" / "run" / "master.json").exists()
+    # the embedded Derby metastore is held by another process (a thrift server, another launcher): refused
+    lock = tmp_path / "spark" / "metastore" / "metastore_db" / "db.lck"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("")
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(lock)!r}); import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)
+        done = _ngs("spark", "dbt", "--", "debug", env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2 and "is in use by another Spark process" in done.stderr, done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_toy_read_csv_bad_value_names_the_file_on_duckdb(tmp_path):
+    files = prepare_files(tmp_path)  # a good parquet copy; then a CSV with a word for a week number
+    (files / "toy_games.csv").write_text("game_id,week,home,temperature_f\n2030090801,one,AAA,71.5\n")
+    env = {**os.environ, "NGS_TOY_FILES_DIR": str(files), "NGS_WAREHOUSE_PATH": str(tmp_path / "bad.duckdb"),
+           "NGS_DUCKDB_TMP": str(tmp_path / "tmp"), "DBT_LOG_PATH": str(tmp_path / "logs"), "DO_NOT_TRACK": "1"}
+    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", str(TOY),
+                           "--profiles-dir", str(REPO_ROOT), "--target-path", str(tmp_path / "target"),
+                           "--select", "toy_games", "--target", "dev"], capture_output=True, text=True, env=env,
+                          timeout=110)
+    assert done.returncode == 1
+    assert "toy_games.csv" in done.stdout and "week" in done.stdout
 
 
 # -- the toy project on a local master + 2 workers equals its DuckDB build -----------------------------------
