@@ -38,6 +38,23 @@ def _ngs(*args: str, env: dict | None = None, timeout: float = 300) -> subproces
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 
+def test_requirements_spark_pins_are_the_locks():
+    """requirements-spark.txt installs into the main .venv: each of its pins is constraints.txt's."""
+    lock = {}
+    for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            lock[name.lower().replace("_", "-")] = version
+    pins = [line.split("#", 1)[0].strip() for line in (REPO_ROOT / "requirements-spark.txt").read_text().splitlines()]
+    pins = [p for p in pins if p]
+    assert any(p.startswith("pyspark==") for p in pins)
+    for pin in pins:
+        name, version = pin.split("==", 1)
+        name = name.split("[", 1)[0].lower().replace("_", "-")
+        assert lock.get(name) == version, f"requirements-spark.txt {pin}: constraints.txt has {lock.get(name)}"
+
+
 # -- map_partitions on DuckDB ---------------------------------------------------------------------------
 
 @pytest.mark.timeout(60)
