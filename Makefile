@@ -9,7 +9,7 @@ DEMO_GAMES ?= 4
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: venv demo build serve stop test lint bench clean
+.PHONY: venv demo build serve stop test lint bench clean venv-spark spark-up spark-down
 
 venv: $(STAMP)
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -18,6 +18,23 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+## venv-spark: the optional Spark engine (pyspark, dbt-spark, PyHive) into the same .venv; Java 17+ needed
+SPARK_STAMP := $(VENV)/.installed-spark
+venv-spark: $(SPARK_STAMP)
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt constraints.txt
+	$(BIN)/pip install -q -r requirements-spark.txt -c constraints.txt
+	$(BIN)/pip check
+	@command -v java >/dev/null || test -x "$$JAVA_HOME/bin/java" || \
+		echo "warning: no java: apt-get install -y openjdk-17-jre-headless (Spark needs Java 17+)"
+	touch $(SPARK_STAMP)
+
+## spark-up / spark-down: a local Spark master + 2 workers (+ thrift server: THRIFT=1), stopped by PID
+spark-up: venv-spark
+	$(BIN)/ngs spark up $(if $(THRIFT),--thrift)
+
+spark-down: venv
+	$(BIN)/ngs spark down
 
 ## demo: simulate a few games, build the warehouse (models trained), start Superset with the dashboards
 demo: venv

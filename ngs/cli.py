@@ -105,10 +105,21 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: __import__("ngs.bench", fromlist=["cli_main"]).cli_main(a))
 
 
+def _add_spark(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("spark", help="a local Spark cluster (up/down/status) and dbt on Spark (dbt -- ARGS)",
+                       description="Spark engine (docs/scale-out.md); needs `make venv-spark` and Java 17+")
+    p.add_argument("action", choices=["up", "down", "status", "dbt"],
+                   help="up/down/status: the local master + workers (NGS_SPARK_* settings); "
+                        "dbt: run dbt in-process on a SparkSession (Python models included)")
+    p.add_argument("--thrift", action="store_true", help="up: also start the thrift server (Superset, spark_thrift)")
+    p.add_argument("dbt_args", nargs="*", help="dbt: the dbt command after `--` (ngs spark dbt -- build ...)")
+    p.set_defaults(func=lambda a: __import__("ngs.spark.cluster", fromlist=["cli_main"]).cli_main(a))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ngs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_simulate, _add_build, _add_ghost_eval, _add_serve, _add_bench):
+    for add in (_add_simulate, _add_build, _add_ghost_eval, _add_serve, _add_bench, _add_spark):
         add(sub)
     return parser
 

@@ -107,3 +107,8 @@ def real_ghosting_warehouse(tmp_path_factory, dbt_isolation, real_ghosting_artif
         build([folder], warehouse, quiet=True, select="+path:python_models/ghosting +path:models/marts/ghosting",
               dbt_args=["--indirect-selection", "cautious"])
     return warehouse
+
+
+def pytest_configure(config) -> None:
+    # registered here, not in pyproject.toml, while the Spark engine is groundwork (docs/scale-out.md)
+    config.addinivalue_line("markers", "spark: starts a local Spark cluster (needs requirements-spark.txt and Java 17+)")

@@ -14,7 +14,8 @@ from ngs.paths import REPO_ROOT
 PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
 # import name -> distribution name, where they differ
 DISTRIBUTION = {"sklearn": "scikit-learn", "yaml": "PyYAML", "dbt": "dbt-core", "superset": "apache-superset",
-                "flask": "apache-superset", "sqlalchemy": "apache-superset", "flask_migrate": "apache-superset"}
+                "flask": "apache-superset", "sqlalchemy": "apache-superset", "flask_migrate": "apache-superset",
+                "pyhive": "PyHive"}
 
 
 def _lock() -> dict[str, str]:
@@ -74,9 +75,15 @@ def test_every_import_of_the_package_is_declared():
     in a plain `pip install` of the package. Superset's modules may use the `superset` extra."""
     core = {canonicalize_name(r.name) for r in _declared()}
     superset = core | {canonicalize_name(r.name) for r in _declared("superset")}
+    # the optional Spark engine (requirements-spark.txt, `make venv-spark`): ngs/spark/ and ngs/superset/spark.py
+    spark = superset | {canonicalize_name(Requirement(line).name)
+                        for line in (REPO_ROOT / "requirements-spark.txt").read_text().splitlines()
+                        if line.strip() and not line.startswith("#")}
     missing = []
     for path, top in sorted(_third_party_imports("")):
         allowed = superset if path.startswith("ngs/superset/") else core
+        if path.startswith("ngs/spark/") or path == "ngs/superset/spark.py":
+            allowed = spark
         if canonicalize_name(DISTRIBUTION.get(top, top)) not in allowed:
             missing.append(f"{path}: import {top}")
     assert not missing, "not declared in pyproject.toml:\n" + "\n".join(missing)

@@ -1,0 +1,51 @@
+{#-
+  Scalar and aggregate functions whose names or semantics differ between DuckDB and Spark.
+  ngs_arg_max(value, key) / ngs_arg_min: the value at the largest / smallest key (DuckDB arg_max; Spark max_by).
+  ngs_int_div(a, b): integer division truncating toward zero for positive operands (DuckDB `//`, Spark `div`).
+  ngs_list_element(list, i): the i-th element, 1-based (DuckDB list[i]; Spark arrays index from 0 with [],
+    so element_at, 1-based); null when out of range on both (Spark: try_element_at, ANSI-safe).
+  ngs_list_contains(list, value): DuckDB list_contains; Spark array_contains.
+  ngs_regexp_matches(text, pattern, ignore_case=false): a partial match (DuckDB regexp_matches with 'i';
+    Spark rlike with (?i)). Patterns: the common subset of RE2 and Java regex (\b, \s, \d, classes).
+  ngs_parse_date(text, duckdb_format): a date or null where the text does not parse (DuckDB try_strptime;
+    Spark try_to_timestamp with the Java pattern translated from the strftime one: %Y %m %d %H %M %S).
+-#}
+{% macro ngs_arg_max(value, key) -%}{{ return(adapter.dispatch('ngs_arg_max')(value, key)) }}{%- endmacro %}
+{% macro duckdb__ngs_arg_max(value, key) -%}arg_max({{ value }}, {{ key }}){%- endmacro %}
+{% macro spark__ngs_arg_max(value, key) -%}max_by({{ value }}, {{ key }}){%- endmacro %}
+
+{% macro ngs_arg_min(value, key) -%}{{ return(adapter.dispatch('ngs_arg_min')(value, key)) }}{%- endmacro %}
+{% macro duckdb__ngs_arg_min(value, key) -%}arg_min({{ value }}, {{ key }}){%- endmacro %}
+{% macro spark__ngs_arg_min(value, key) -%}min_by({{ value }}, {{ key }}){%- endmacro %}
+
+{% macro ngs_int_div(a, b) -%}{{ return(adapter.dispatch('ngs_int_div')(a, b)) }}{%- endmacro %}
+{% macro duckdb__ngs_int_div(a, b) -%}({{ a }} // {{ b }}){%- endmacro %}
+{% macro spark__ngs_int_div(a, b) -%}({{ a }} div {{ b }}){%- endmacro %}
+
+{% macro ngs_list_element(list, i) -%}{{ return(adapter.dispatch('ngs_list_element')(list, i)) }}{%- endmacro %}
+{% macro duckdb__ngs_list_element(list, i) -%}({{ list }})[{{ i }}]{%- endmacro %}
+{% macro spark__ngs_list_element(list, i) -%}try_element_at({{ list }}, {{ i }}){%- endmacro %}
+
+{% macro ngs_list_contains(list, value) -%}{{ return(adapter.dispatch('ngs_list_contains')(list, value)) }}{%- endmacro %}
+{% macro duckdb__ngs_list_contains(list, value) -%}list_contains({{ list }}, {{ value }}){%- endmacro %}
+{% macro spark__ngs_list_contains(list, value) -%}array_contains({{ list }}, {{ value }}){%- endmacro %}
+
+{% macro ngs_regexp_matches(text, pattern, ignore_case=false) -%}
+    {{ return(adapter.dispatch('ngs_regexp_matches')(text, pattern, ignore_case)) }}
+{%- endmacro %}
+{% macro duckdb__ngs_regexp_matches(text, pattern, ignore_case) -%}
+    regexp_matches({{ text }}, '{{ pattern }}'{{ ", 'i'" if ignore_case }})
+{%- endmacro %}
+{% macro spark__ngs_regexp_matches(text, pattern, ignore_case) -%}
+    ({{ text }} rlike '{{ '(?i)' if ignore_case }}{{ pattern | replace('\\', '\\\\') }}')
+{%- endmacro %}
+
+{% macro ngs_parse_date(text, format) -%}{{ return(adapter.dispatch('ngs_parse_date')(text, format)) }}{%- endmacro %}
+{% macro duckdb__ngs_parse_date(text, format) -%}
+    cast(try_strptime({{ text }}, '{{ format }}') as date)
+{%- endmacro %}
+{% macro spark__ngs_parse_date(text, format) -%}
+    {%- set java = format | replace('%Y', 'yyyy') | replace('%m', 'MM') | replace('%d', 'dd')
+                          | replace('%H', 'HH') | replace('%M', 'mm') | replace('%S', 'ss') -%}
+    cast(try_to_timestamp({{ text }}, '{{ java }}') as date)
+{%- endmacro %}

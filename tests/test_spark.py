@@ -1,0 +1,347 @@
+"""The Spark engine (docs/scale-out.md): the toy project (tests/spark_toy) built on a local Spark master with
+two workers equals its DuckDB build; the pieces that need no JVM (map_partitions on DuckDB, the cross-engine
+macros on DuckDB, seed literals, the Superset PyHive fix, `ngs spark` refusals) are tested without one.
+
+The cluster test skips when pyspark (make venv-spark) or Java is absent. Measured: the whole file 136 s
+(cluster test 113 s) at load ~3 on 2 cores; the cluster test 182 s at load ~10.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ngs.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "tests" / "spark_toy"))
+from compare import differences  # noqa: E402
+from run_toy import prepare_files, read_tables, run_build  # noqa: E402
+
+TOY = REPO_ROOT / "tests" / "spark_toy"
+HAS_PYSPARK = importlib.util.find_spec("pyspark") is not None
+HAS_DBT_SPARK = importlib.util.find_spec("dbt.adapters.spark") is not None
+HAS_JAVA = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
+
+
+def _ngs(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ngs.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def test_requirements_spark_pins_are_the_locks():
+    """requirements-spark.txt installs into the main .venv: each of its pins is constraints.txt's."""
+    lock = {}
+    for line in (REPO_ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            lock[name.lower().replace("_", "-")] = version
+    pins = [line.split("#", 1)[0].strip() for line in (REPO_ROOT / "requirements-spark.txt").read_text().splitlines()]
+    pins = [p for p in pins if p]
+    assert any(p.startswith("pyspark==") for p in pins)
+    for pin in pins:
+        name, version = pin.split("==", 1)
+        name = name.split("[", 1)[0].lower().replace("_", "-")
+        assert lock.get(name) == version, f"requirements-spark.txt {pin}: constraints.txt has {lock.get(name)}"
+
+
+# -- map_partitions on DuckDB ---------------------------------------------------------------------------
+
+@pytest.mark.timeout(60)
+def test_map_partitions_duckdb_gives_complete_groups_and_the_schema():
+    from ngs.spark.frames import map_partitions
+
+    con = duckdb.connect()
+    rel = con.sql("select i % 7 as g, i as v from range(1000) t(i)")
+    seen = []
+
+    def fn(part: pd.DataFrame) -> pd.DataFrame:
+        seen.append(sorted(part["g"].unique()))
+        out = part.groupby("g", as_index=False).agg(n=("v", "size"), total=("v", "sum"))
+        return out.assign(extra="dropped")
+
+    out = map_partitions(rel, fn, by="g", schema="g bigint, n bigint, total double", partitions=3)
+    assert list(out.columns) == ["g", "n", "total"]
+    assert str(out["n"].dtype) == "Int64" and str(out["total"].dtype) == "float64"
+    # every group whole, in exactly one call; more than one call (the buckets)
+    assert sorted(out["g"]) == list(range(7)) and set(out["n"]) <= {142, 143}
+    assert out["total"].sum() == sum(range(1000))
+    assert 1 < len(seen) <= 3 and sorted(g for s in seen for g in s) == list(range(7))
+
+
+@pytest.mark.timeout(60)
+def test_map_partitions_rejects_bad_arguments_clearly():
+    from ngs.spark.frames import map_partitions
+
+    rel = duckdb.connect().sql("select 1 as g, 2.0 as v")
+    with pytest.raises(ValueError, match="not in the input's columns"):
+        map_partitions(rel, lambda d: d, by=["nope"], schema="g bigint")
+    with pytest.raises(ValueError, match="type 'date' is not one of"):
+        map_partitions(rel, lambda d: d, by="g", schema="g date")
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['w'\]"):
+        map_partitions(rel, lambda d: d, by="g", schema="g bigint, w double")
+    with pytest.raises(TypeError, match="not a pandas DataFrame"):
+        map_partitions(rel, lambda d: 3, by="g", schema="g bigint")
+    with pytest.raises(TypeError, match="DuckDB relation or a Spark DataFrame"):
+        map_partitions(pd.DataFrame({"g": [1]}), lambda d: d, by="g", schema="g bigint")
+
+
+# -- the toy project on DuckDB: the cross-engine macros give what they promise ----------------------------
+
+@pytest.fixture(scope="module")
+def duckdb_toy(tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp("toy_duckdb")
+    result = run_build("duckdb", work, timeout=600)
+    assert result["returncode"] == 0, result["output"][-3000:]
+    return {"work": work, "result": result, "tables": read_tables("duckdb", work)}
+
+
+def _seed_rows() -> list[dict]:
+    with open(TOY / "seeds" / "toy_frames_raw.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_toy_macros_on_duckdb(duckdb_toy):
+    t = duckdb_toy["tables"]
+    rows = _seed_rows()
+    latest = {}
+    for r in rows:  # ngs_dedupe: the highest load_rank per frame
+        key = (int(r["game_id"]), int(r["play_id"]), int(r["nfl_id"]), int(r["frame_id"]))
+        if key not in latest or int(r["load_rank"]) > int(latest[key]["load_rank"]):
+            latest[key] = r
+    clean = t["toy_frames_clean"]
+    assert len(clean) == len(latest) == 1200
+    assert "speed_raw" not in clean.columns and "load_rank" in clean.columns  # ngs_star_except
+    expect_x = {k: float(r["x"]) for k, r in latest.items()}
+    got_x = {tuple(int(v) for v in k): x for k, x in
+             zip(clean[["game_id", "play_id", "nfl_id", "frame_id"]].itertuples(index=False), clean["x"], strict=True)}
+    assert got_x == expect_x
+
+    def number(text: str) -> float | None:  # ngs_try_cast: null where the text is not a number
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    bad = sum(number(r["speed_raw"]) is None for r in latest.values())
+    assert bad > 0 and int(clean["speed_yps"].isna().sum()) == bad
+
+    paths = t["toy_play_paths"]  # ngs_ordered_list (asc and desc) and ngs_struct
+    assert len(paths) == 60
+    first = paths.iloc[0]
+    frames = clean[(clean.game_id == first.game_id) & (clean.play_id == first.play_id) & (clean.nfl_id == first.nfl_id)]
+    frames = frames.sort_values("frame_id")
+    assert list(first["frame_ids"]) == frames["frame_id"].tolist()
+    assert list(first["xs_last_first"]) == frames["x"].tolist()[::-1]
+    assert first["span"]["first_frame"] == frames["frame_id"].min()
+    assert first["span"]["last_frame"] == frames["frame_id"].max()
+    assert first["span"]["mean_x"] == pytest.approx(frames["x"].mean())
+
+    games = t["toy_games"]  # ngs_read_csv (typed) joined with ngs_read_parquet
+    assert games["game_id"].tolist() == [2030090801, 2030090802, 2030091501]
+    assert games["temperature_f"].tolist() == [71.5, 64.0, 80.25] and games["parquet_agrees"].all()
+
+    scores = t["toy_play_scores"]  # the Python model through map_partitions
+    assert len(scores) == 60 and scores["score"].between(0, 1).all() and (scores["n_frames"] == 20).all()
+
+    fn = t["toy_functions"]  # macros/cross_engine/functions.sql
+    assert len(fn) == 30
+    play = clean[(clean.game_id == fn.game_id[0]) & (clean.play_id == fn.play_id[0])]
+    assert fn.leader_nfl_id[0] == play.loc[play.x.idxmax(), "nfl_id"]
+    assert fn.lowest_frame_id[0] == play.loc[play.y.idxmin(), "frame_id"]
+    assert (fn.game_date_key == fn.game_id // 100).all()
+    assert str(fn.game_date[0])[:10] == pd.to_datetime(str(fn.game_id[0] // 100), format="%Y%m%d").strftime("%Y-%m-%d")
+    assert fn.impossible_date.isna().all() and fn.missing_frame_id.isna().all()
+    assert (fn.second_frame_id == 1).all() and fn.has_frame_20.all()  # two players: frames 1, 1, 2, 2, ...
+    assert fn.pass_matches.all() and not fn.case_sensitive_matches.any()
+
+
+# -- pieces that need dbt-spark / PyHive but no JVM ---------------------------------------------------------
+
+@pytest.mark.skipif(not HAS_DBT_SPARK, reason="dbt-spark not installed (make venv-spark)")
+@pytest.mark.timeout(60)
+def test_seed_values_are_spark_literals():
+    from ngs.spark.launcher import register, seed_literal
+
+    register()
+    from dbt.adapters.spark.session import SessionConnectionWrapper
+
+    assert SessionConnectionWrapper._fix_binding(None) == "NULL"
+    assert seed_literal("O'Brien") == "'O\\'Brien'"
+    assert seed_literal(True) == "true" and seed_literal(3) == 3.0
+
+
+class _FakeConnection:
+    def __init__(self, rows):
+        self.rows, self.queries = rows, []
+
+    def execute(self, query):
+        self.queries.append(str(query))
+        return iter(self.rows)
+
+
+@pytest.mark.timeout(60)
+def test_superset_spark_table_listing_reads_the_table_column():
+    from ngs.superset.spark import spark_sqlalchemy_uri, spark_table_names
+
+    spark_rows = [("marts", "fct_plays", False), ("marts", "dim_games", False), ("", "ngs_csv_tmp", True)]
+    con = _FakeConnection(spark_rows)
+    assert spark_table_names(con, "marts", lambda s: f"`{s}`") == ["fct_plays", "dim_games"]
+    assert con.queries == ["SHOW TABLES IN `marts`"]
+    assert spark_table_names(_FakeConnection([("fct_plays",)])) == ["fct_plays"]  # Hive's one column
+    assert spark_sqlalchemy_uri(host="10.0.0.5", port=10001, schema="marts") == "hive://ngs@10.0.0.5:10001/marts"
+    with pytest.raises(ValueError, match="not a TCP port"):
+        spark_sqlalchemy_uri(port=70000)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyhive") is None, reason="PyHive not installed (make venv-spark)")
+@pytest.mark.timeout(60)
+def test_pyhive_dialect_is_patched_for_spark():
+    from pyhive.sqlalchemy_hive import HiveDialect
+
+    from ngs.superset.spark import install_pyhive_spark_fix
+
+    assert install_pyhive_spark_fix()
+    dialect = HiveDialect()
+    con = _FakeConnection([("ngs", "fct_plays", False), ("ngs", "v_tmp", "true")])
+    assert dialect.get_table_names(con, schema="ngs") == ["fct_plays"]
+    assert dialect.get_view_names(con, schema="ngs") == []
+
+
+# -- ngs spark: clear refusals -------------------------------------------------------------------------------
+
+@pytest.mark.timeout(120)
+def test_spark_up_refuses_clearly_without_java(tmp_path):
+    env = {"JAVA_HOME": str(tmp_path / "no-jdk"), "NGS_SPARK_DIR": str(tmp_path / "spark")}
+    done = _ngs("spark", "up", env=env)
+    assert done.returncode == 2, done.stderr
+    msg = "pyspark is not installed" if not HAS_PYSPARK else "has no bin/java"
+    assert msg in done.stderr and "Traceback" not in done.stderr
+    done = _ngs("spark", "up", env={"NGS_SPARK_DIR": str(tmp_path / "spark"), "NGS_SPARK_MASTER_PORT": "99999"})
+    assert done.returncode == 2 and "NGS_SPARK_MASTER_PORT='99999' is not a TCP port" in done.stderr
+    done = _ngs("spark", "status", env={"NGS_SPARK_DIR": str(tmp_path / "spark")})
+    assert done.returncode == 1 and "no local Spark cluster" in done.stdout
+
+
+@pytest.mark.skipif(not (HAS_PYSPARK and HAS_DBT_SPARK), reason="pyspark/dbt-spark not installed: make venv-spark")
+@pytest.mark.timeout(120)
+def test_spark_refusals_before_any_jvm_starts(tmp_path):
+    env = {"NGS_SPARK_DIR": str(tmp_path / "spark")}
+    done = _ngs("spark", "dbt", env=env)
+    assert done.returncode == 2 and "no dbt command given" in done.stderr
+    done = _ngs("spark", "up", "build", env=env)
+    assert done.returncode == 2 and "takes no arguments" in done.stderr
+    done = _ngs("spark", "down", env=env)
+    assert done.returncode == 0 and "no local Spark cluster was running" in done.stdout
+    with socket.socket() as taken:  # the master's port is in use: refused before any JVM starts
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _ngs("spark", "up", env={**env, "NGS_SPARK_MASTER_PORT": str(port)})
+    assert done.returncode == 2 and f"port 127.0.0.1:{port} for the master is already in use" in done.stderr
+    assert not (tmp_path / "spark" / "run" / "master.json").exists()
+    # the embedded Derby metastore is held by another process (a thrift server, another launcher): refused
+    lock = tmp_path / "spark" / "metastore" / "metastore_db" / "db.lck"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("")
+    holder = subprocess.Popen([sys.executable, "-c", f"f = open({str(lock)!r}); import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)
+        done = _ngs("spark", "dbt", "--", "debug", env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2 and "is in use by another Spark process" in done.stderr, done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_toy_read_csv_bad_value_names_the_file_on_duckdb(tmp_path):
+    files = prepare_files(tmp_path)  # a good parquet copy; then a CSV with a word for a week number
+    (files / "toy_games.csv").write_text("game_id,week,home,temperature_f\n2030090801,one,AAA,71.5\n")
+    env = {**os.environ, "NGS_TOY_FILES_DIR": str(files), "NGS_WAREHOUSE_PATH": str(tmp_path / "bad.duckdb"),
+           "NGS_DUCKDB_TMP": str(tmp_path / "tmp"), "DBT_LOG_PATH": str(tmp_path / "logs"), "DO_NOT_TRACK": "1"}
+    done = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", str(TOY),
+                           "--profiles-dir", str(REPO_ROOT), "--target-path", str(tmp_path / "target"),
+                           "--select", "toy_games", "--target", "dev"], capture_output=True, text=True, env=env,
+                          timeout=110)
+    assert done.returncode == 1
+    assert "toy_games.csv" in done.stdout and "week" in done.stdout
+
+
+# -- the toy project on a local master + 2 workers equals its DuckDB build -----------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.skipif(not (HAS_PYSPARK and HAS_DBT_SPARK), reason="pyspark/dbt-spark not installed: make venv-spark")
+@pytest.mark.skipif(not HAS_JAVA, reason="no Java: apt-get install -y openjdk-17-jre-headless")
+@pytest.mark.timeout(1200)
+def test_toy_project_on_a_two_worker_cluster_equals_duckdb(duckdb_toy, tmp_path):
+    port = _free_port()
+    env = {"NGS_SPARK_DIR": str(tmp_path / "spark"), "NGS_SPARK_MASTER_PORT": str(port),
+           "NGS_SPARK_WORKERS": "2", "NGS_SPARK_WORKER_CORES": "1", "NGS_SPARK_WORKER_MEMORY": "1g"}
+    run_dir = tmp_path / "spark" / "run"
+    started = time.monotonic()
+    try:
+        up = _ngs("spark", "up", env=env, timeout=400)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "worker-2" in up.stdout
+        assert _ngs("spark", "status", env=env).returncode == 0
+        again = _ngs("spark", "up", env=env)  # one cluster at a time
+        assert again.returncode == 2 and "already running" in again.stderr
+        up_s = time.monotonic() - started
+
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            result = run_build("spark", tmp_path, master=f"spark://127.0.0.1:{port}", cluster_run_dir=run_dir,
+                               timeout=900)
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        assert result["returncode"] == 0, result["output"][-4000:]
+        # the Python model ran on the executors: the workers launched them
+        assert any((run_dir / "worker-1").glob("app-*")) and any((run_dir / "worker-2").glob("app-*"))
+        spark_tables = read_tables("spark", tmp_path)
+        assert differences(duckdb_toy["tables"], spark_tables, tol=1e-6) == []
+        print(f"\nspark cluster up {up_s:.0f} s; toy build on the cluster {result['wall_s']} s, "
+              f"peak RSS {result['peak_rss_mb']} MB; DuckDB {duckdb_toy['result']['wall_s']} s, "
+              f"{duckdb_toy['result']['peak_rss_mb']} MB")
+    finally:
+        down = _ngs("spark", "down", env=env, timeout=120)
+        assert down.returncode == 0, down.stderr
+    # nothing of the cluster is left: no process (JVMs, executors, Python workers) runs from its folder
+    assert _ngs("spark", "status", env=env).returncode == 1
+    assert _processes_mentioning(str(tmp_path / "spark")) == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line or working folder names `text` (executors run in the workers' folders)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if " Z " in (proc / "stat").read_text().rsplit(")", 1)[1][:3]:
+                    continue
+                if text.encode() in (proc / "cmdline").read_bytes() or os.readlink(proc / "cwd").startswith(text):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
