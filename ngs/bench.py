@@ -25,13 +25,17 @@
 7. With `--incremental`, also measures `ngs build --append` of one more week onto the G-game warehouse
    (the next week's games are simulated into `bench/data/g<G>-s<seed>-next/`).
 
-Timings on a shared machine are noisy: compare figures from the same run.
+Timings on a shared machine are noisy: compare figures from the same run. Each timed child also reports its
+CPU seconds (`*_cpu_s`: user + system time of its whole process tree), which other work on the machine
+inflates far less than wall time; `same_work_cpu_speedup_vs_pandas` and `same_work_cpu_vs_floor` are
+the ratios on them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -126,7 +130,10 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `cmd`, sampling the process tree's resident memory; returns wall seconds, peak RSS and stdout."""
+    """Run `cmd`, sampling the process tree's resident memory; returns wall seconds, CPU seconds (user +
+    system of the whole process tree: less sensitive than wall time to other work on the machine), peak
+    RSS and stdout."""
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = [0]
@@ -143,9 +150,11 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     done.set()
     sampler.join()
     wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every descendant it waited for
+    cpu = usage.ru_utime - usage0.ru_utime + usage.ru_stime - usage0.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{out[-4000:]}")
-    return {"seconds": wall, "peak_rss_mb": peak[0] / 1024, "stdout": out}
+    return {"seconds": wall, "cpu_s": cpu, "peak_rss_mb": peak[0] / 1024, "stdout": out}
 
 
 def stage_of(node: dict) -> str:
@@ -290,7 +299,8 @@ def measure_floor(data: Path, env: dict[str, str]) -> dict:
                         str(warehouse)], env)
     rows = json.loads(run["stdout"].split("FLOOR ", 1)[1].splitlines()[0])["rows"]
     warehouse.unlink(missing_ok=True)
-    return {"floor_s": round(run["seconds"], 2), "floor_rows": int(rows), "floor_peak_rss_mb": round(run["peak_rss_mb"], 1)}
+    return {"floor_s": round(run["seconds"], 2), "floor_cpu_s": round(run["cpu_s"], 2), "floor_rows": int(rows),
+            "floor_peak_rss_mb": round(run["peak_rss_mb"], 1)}
 
 
 def warm_parse(warehouse: Path, target: Path, env: dict[str, str]) -> float:
@@ -359,6 +369,7 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
         "clean_rows": int(clean_rows),
         "balanced": bool(balanced),
         "build_s": round(built["seconds"], 2),
+        "build_cpu_s": round(built["cpu_s"], 2),
         "peak_rss_mb": round(built["peak_rss_mb"], 1),
         "rows_per_s": round(rows / built["seconds"]),
         "stages": {"ingest": round(seconds.get("ingest", 0.0), 2),
@@ -378,6 +389,7 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
         summary = json.loads(pd_run["stdout"].strip().splitlines()[-1])
         result.update(
             pandas_s=round(pd_run["seconds"], 2),
+            pandas_cpu_s=round(pd_run["cpu_s"], 2),
             pandas_peak_rss_mb=round(pd_run["peak_rss_mb"], 1),
             pandas_rows_per_s=round(summary["rows"] / pd_run["seconds"]),
             pandas_stages=summary["stages"],
@@ -392,8 +404,10 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
                                    / result["floor_s"], 2)
         if "same_work_s" in result:
             result["same_work_vs_floor"] = round(result["same_work_s"] / result["floor_s"], 2)
+            result["same_work_cpu_vs_floor"] = round(result["same_work_cpu_s"] / result["floor_cpu_s"], 2)
     if "pandas_s" in result and "same_work_s" in result:
         result["same_work_speedup_vs_pandas"] = round(result["pandas_s"] / result["same_work_s"], 2)
+        result["same_work_cpu_speedup_vs_pandas"] = round(result["pandas_cpu_s"] / result["same_work_cpu_s"], 2)
     if incremental:
         result.update(measure_append(games, seed, warehouse, env, exclude, select))
     return result
@@ -419,6 +433,7 @@ def measure_same_work(games: int, data: Path, env: dict[str, str]) -> dict:
     con.close()
     return {
         "same_work_s": round(built["seconds"], 2),
+        "same_work_cpu_s": round(built["cpu_s"], 2),
         "same_work_select": SAME_WORK_SELECT,
         "same_work_peak_rss_mb": round(built["peak_rss_mb"], 1),
         "same_work_rows": int(clean + quarantined),

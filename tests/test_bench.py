@@ -4,6 +4,7 @@ on one simulated game, and `ngs build --append` of a second game equal to a from
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -138,6 +139,13 @@ def test_bench_json_on_one_game(bench_mod):
     assert result["same_work_speedup_vs_pandas"] == pytest.approx(result["pandas_s"] / result["same_work_s"],
                                                                   abs=0.011)
     assert result["rows_per_s"] == pytest.approx(result["rows"] / result["build_s"], rel=0.01)
+    assert result["same_work_cpu_speedup_vs_pandas"] == pytest.approx(
+        result["pandas_cpu_s"] / result["same_work_cpu_s"], abs=0.011)
+    assert result["same_work_cpu_vs_floor"] == pytest.approx(result["same_work_cpu_s"] / result["floor_cpu_s"],
+                                                             abs=0.011)
+    for run in ("build", "pandas", "same_work", "floor"):  # CPU of the child's process tree: some, not more
+        cpu, wall = result[f"{run}_cpu_s"], result[f"{run}_s"]  # than every core for the whole run
+        assert 0 < cpu <= wall * (os.cpu_count() or 1) * 1.05, run
     # the stage seconds are parts of the build: none negative, their wall-clock parts within build_s
     assert all(v >= 0 for v in stages.values()) and {"ingest", "clean", "marts", "tests"} <= set(stages)
     assert stages["ingest"] + stages["dbt_overhead"] <= result["build_s"]
