@@ -190,8 +190,11 @@ def _point_link(link: Path, tmp: Path) -> None:
 
 
 def _remove_link(link: Path) -> None:
-    if link.is_symlink() or link.is_file():
-        link.unlink()
+    """The link and what DuckDB may have written under its name (a WAL, a spill folder): all belong to the
+    build's temporary file."""
+    for p in (link, Path(f"{link}.wal"), Path(f"{link}.tmp")):
+        if p.is_symlink() or p.is_file():
+            p.unlink()
     spill = Path(f"{link}.spill")
     if spill.exists():
         shutil.rmtree(spill, ignore_errors=True)
@@ -315,6 +318,8 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
             dbt_target = _target_dir(dbt_env(link, target))
             _restore_partial_parse(dbt_target, link)
             run_dbt(args, link, quiet=quiet, target_path=target)
+            if Path(f"{link}.wal").exists():  # DuckDB logs beside the file it resolved; never expected here
+                raise BuildError(f"{link}.wal: dbt left a write-ahead log under the link's name; {UNTOUCHED}")
             _save_partial_parse(dbt_target, link)
             _remove_link(link)
             seconds["dbt_build"] = time.perf_counter() - t1
