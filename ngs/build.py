@@ -266,6 +266,8 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     stale, freed = clean_stale(warehouse)
+    link = dbt_link(warehouse)
+    _remove_link(link)  # left by a build that died (we hold the lock)
     if stale and not quiet:
         print(f"removed {len(stale)} temp file(s) of dead builds ({freed / 1e6:,.1f} MB): "
               f"{', '.join(str(p) for p in stale)}", flush=True)
@@ -274,8 +276,6 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     files = discover(data_dirs)  # fails before anything is written
     tmp = temp_path(warehouse)
     remove_temp(tmp)
-    link = dbt_link(warehouse)
-    _remove_link(link)  # of a build that died (we hold the lock)
     target: Path | None = None
     stage = "creating its dbt target folder"
     try:
