@@ -6,22 +6,36 @@
    when it is already complete (a `_bench.json` marker written after the simulator finished).
 2. Makes sure every model domain has a stored artefact (`artifacts/<domain>/LATEST`); if one is
    missing it trains once on a 2-game release, outside the timed part, and says so (`trained_first`).
-3. Runs `ngs build --no-train` (dbt `--exclude tag:train`, scoring with the stored artefacts) in a child
+3. Runs `dbt parse` untimed with the build's profile and target folder (`dbt_parse_cold_s`: a first build
+   parses the whole project; every later build of the same warehouse parses only what changed), then
+   `ngs build --no-train` (dbt `--exclude tag:train`, scoring with the stored artefacts) in a child
    process into `bench/wh/g<G>.duckdb`, sampling the resident memory of the whole process tree (the
    build, dbt and DuckDB) from /proc every 0.1 s. Per-model times come from dbt's run_results.json and
    are grouped into stages by folder and tag (see `stage_of`).
 4. Runs `ngs.bench_pandas` (the same cleaning and pass features in plain pandas) on the same files in
    another child process, measured the same way, and prints the ratio.
-5. With `--incremental`, also measures `ngs build --append` of one more week onto the G-game warehouse
+5. The same work as the pandas pipeline (`same_work_s`): a second timed build into
+   `bench/wh/g<G>_same_work.duckdb` selecting only the models that do it (`SAME_WORK_SELECT`: ingest,
+   staging, the tracking and quality models, fct_tracking / fct_tracking_quarantine and the pass features,
+   with their tests), against `pandas_s` (`same_work_speedup_vs_pandas`).
+6. The floor (`floor_s`): one DuckDB statement (`floor_sql`) that reads the same tracking CSVs with
+   explicit types, flags duplicates / off-field / implied and reported speed with lag windows per track,
+   standardises direction and writes the table, in a child process into a fresh file. `vs_floor` is the
+   build's ingest + clean seconds over `floor_s`; `same_work_vs_floor` is `same_work_s` over it.
+7. With `--incremental`, also measures `ngs build --append` of one more week onto the G-game warehouse
    (the next week's games are simulated into `bench/data/g<G>-s<seed>-next/`).
 
-Timings on a shared machine are noisy: compare figures from the same run.
+Timings on a shared machine are noisy: compare figures from the same run. Each timed child also reports its
+CPU seconds (`*_cpu_s`: user + system time of its whole process tree), which other work on the machine
+inflates far less than wall time; `same_work_cpu_speedup_vs_pandas` and `same_work_cpu_vs_floor` are
+the ratios on them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -36,6 +50,8 @@ SEED = 7
 # folders of the foundation build (models/staging, models/intermediate/<these>, models/marts/core)
 CLEAN_MODELS = {"fct_tracking", "fct_tracking_quarantine"}
 FOUNDATION_INTERMEDIATE = {"tracking", "quality", "plays"}
+# the pandas pipeline's work (ngs/bench_pandas.py: cleaning, then pass features) done by the warehouse
+SAME_WORK_SELECT = "+fct_tracking_quarantine +fct_pass_features"
 
 
 def release(games: int, seed: int = SEED) -> Path:
@@ -114,7 +130,10 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `cmd`, sampling the process tree's resident memory; returns wall seconds, peak RSS and stdout."""
+    """Run `cmd`, sampling the process tree's resident memory; returns wall seconds, CPU seconds (user +
+    system of the whole process tree: less sensitive than wall time to other work on the machine), peak
+    RSS and stdout."""
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = [0]
@@ -131,9 +150,11 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     done.set()
     sampler.join()
     wall = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every descendant it waited for
+    cpu = usage.ru_utime - usage0.ru_utime + usage.ru_stime - usage0.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{out[-4000:]}")
-    return {"seconds": wall, "peak_rss_mb": peak[0] / 1024, "stdout": out}
+    return {"seconds": wall, "cpu_s": cpu, "peak_rss_mb": peak[0] / 1024, "stdout": out}
 
 
 def stage_of(node: dict) -> str:
@@ -194,6 +215,108 @@ def _build_cmd(data: list[Path], warehouse: Path, append: bool = False, exclude:
             + (["--select", select] if select else []))
 
 
+def floor_sql(data: Path, table: str = "tracking_floor") -> str:
+    """The floor: one statement reading the release's tracking CSVs with explicit types, flagging duplicate
+    keys, off-field positions, implied and reported speed with lag windows per track, standardising the
+    direction, and writing the table (every row, flags as columns)."""
+    from ngs import constants
+    from ngs.ingest.formats import spec_for
+    from ngs.ingest.load import NULL_STRINGS
+
+    files = sorted(data.glob("tracking_week_*.csv"))
+    if not files:
+        raise RuntimeError(f"{data}: no tracking_week_*.csv files")
+    with open(files[0]) as fh:
+        header = fh.readline().strip().split(",")
+    spec = spec_for("bdb_weekly", "tracking").columns
+    columns = ", ".join(f"'{c}': '{spec.get(c, 'VARCHAR')}'" for c in header)
+    paths = ", ".join(f"'{f}'" for f in files)
+    nulls = ", ".join(f"'{n}'" for n in NULL_STRINGS)
+    team = "club" if "club" in header else "team"
+    rule = constants.quality_rules()
+    fps, length, width = constants.frame_rate_hz(), constants.field_length_yd(), constants.field_width_yd()
+    return f"""
+    create table {table} as
+    with tracking as (
+        select
+            *,
+            lower("playDirection") = 'left' as is_left,
+            case when is_left then {length} - x else x end as x_std,
+            case when is_left then {width} - y else y end as y_std,
+            case when is_left then (dir + 180) % 360 else dir end as dir_std,
+            coalesce({team}, '') = 'football' or "nflId" is null as is_ball
+        from read_csv([{paths}], header = true, delim = ',', quote = '"', escape = '"', columns = {{{columns}}},
+                      nullstr = [{nulls}], auto_detect = false)
+    ),
+    lagged as (
+        select
+            *,
+            lag("frameId") over track as prev_frame_id,
+            lag(x_std) over track as prev_x_std,
+            lag(y_std) over track as prev_y_std
+        from tracking
+        window track as (partition by "gameId", "playId", coalesce("nflId", -1) order by "frameId")
+    )
+    select
+        * exclude (prev_frame_id, prev_x_std, prev_y_std),
+        "frameId" = prev_frame_id as is_duplicate_key,
+        greatest(-x, x - {length}, -y, y - {width}) > {rule["off_field"].threshold} as is_off_field,
+        not is_ball and sqrt((x_std - prev_x_std) ^ 2 + (y_std - prev_y_std) ^ 2)
+            / (nullif("frameId" - prev_frame_id, 0) / {fps}) > {rule["implied_speed"].threshold}
+            as is_implied_speed,
+        not is_ball and s > {rule["reported_speed"].threshold} as is_reported_speed
+    from lagged
+    """
+
+
+def _child_floor(argv: list[str]) -> int:
+    """The timed child of the floor: run `floor_sql` into a fresh DuckDB file (same memory limit as the
+    build); prints `FLOOR {"rows": N}`."""
+    import argparse
+
+    import duckdb
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--warehouse", type=Path, required=True)
+    a = p.parse_args(argv)
+    a.warehouse.unlink(missing_ok=True)
+    con = duckdb.connect(str(a.warehouse), config={
+        "memory_limit": os.environ.get("NGS_DUCKDB_MEMORY", "4GB"), "preserve_insertion_order": False,
+        "temp_directory": f"{a.warehouse}.spill"})
+    con.execute(floor_sql(a.data))
+    con.execute("checkpoint")
+    rows = con.execute("select count(*) from tracking_floor").fetchone()[0]
+    con.close()
+    print("FLOOR " + json.dumps({"rows": rows}))
+    return 0
+
+
+def measure_floor(data: Path, env: dict[str, str]) -> dict:
+    """Run the floor query in a child process; its wall seconds (start-up included) and rows."""
+    warehouse = BENCH_DIR / "wh" / "floor.duckdb"
+    run = run_measured([sys.executable, "-m", "ngs.bench", "floor", "--data", str(data), "--warehouse",
+                        str(warehouse)], env)
+    rows = json.loads(run["stdout"].split("FLOOR ", 1)[1].splitlines()[0])["rows"]
+    warehouse.unlink(missing_ok=True)
+    return {"floor_s": round(run["seconds"], 2), "floor_cpu_s": round(run["cpu_s"], 2), "floor_rows": int(rows),
+            "floor_peak_rss_mb": round(run["peak_rss_mb"], 1)}
+
+
+def warm_parse(warehouse: Path, target: Path, env: dict[str, str]) -> float:
+    """`dbt parse` with the profile and target folder the timed build of `warehouse` will use (untimed): the
+    build then parses partially, as every rebuild of a warehouse does after its first (ngs.build keeps
+    partial parsing valid between builds). Returns its seconds (reported as `dbt_parse_cold_s`)."""
+    from ngs.build import dbt_executable, dbt_link
+
+    env = dict(env, NGS_WAREHOUSE_PATH=str(dbt_link(warehouse.resolve())), NGS_REPO_ROOT=str(REPO_ROOT),
+               DBT_TARGET_PATH=str(target))
+    t0 = time.perf_counter()
+    subprocess.run([dbt_executable(), "parse", "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)],
+                   cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
 def _child_build(argv: list[str]) -> int:
     """The timed child: `ngs.build.build(..., train=False)`, its stage seconds printed as `BENCH {json}`."""
     import argparse
@@ -214,9 +337,11 @@ def _child_build(argv: list[str]) -> int:
 
 
 def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool = False,
-          exclude: str | None = None, select: str | None = None) -> dict:
-    """Build G simulated games (and the pandas pipeline on the same files); the figures as a dict.
-    `exclude`/`select` are extra dbt selectors for the timed build (reported in the result)."""
+          exclude: str | None = None, select: str | None = None, same_work: bool = True,
+          floor: bool = True) -> dict:
+    """Build G simulated games (and the pandas pipeline, the same-work build and the floor query on the same
+    files); the figures as a dict. `exclude`/`select` are extra dbt selectors for the timed build (reported
+    in the result)."""
     data = release(games, seed)
     target = BENCH_DIR / f"target_g{games}"
     env = dict(os.environ, NGS_DBT_TARGET_PATH=str(target), DBT_LOG_PATH=str(BENCH_DIR / "logs"),
@@ -225,6 +350,7 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
     trained = ensure_artifacts(env)
     warehouse = BENCH_DIR / "wh" / f"g{games}.duckdb"
     warehouse.unlink(missing_ok=True)
+    parse_s = warm_parse(warehouse, target, env)
     built = run_measured(_build_cmd([data], warehouse, exclude=exclude, select=select), env)
     seconds = json.loads(built["stdout"].strip().splitlines()[-1].split("BENCH ", 1)[1]) \
         if "BENCH " in built["stdout"] else {}
@@ -243,12 +369,14 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
         "clean_rows": int(clean_rows),
         "balanced": bool(balanced),
         "build_s": round(built["seconds"], 2),
+        "build_cpu_s": round(built["cpu_s"], 2),
         "peak_rss_mb": round(built["peak_rss_mb"], 1),
         "rows_per_s": round(rows / built["seconds"]),
         "stages": {"ingest": round(seconds.get("ingest", 0.0), 2),
                    **{k: round(v, 2) for k, v in sorted(stages.items())},
                    "dbt_overhead": round(max(seconds.get("dbt_build", 0.0) - _dbt_span(target), 0.0), 2)},
         "slowest_models": {k: round(v, 2) for k, v in sorted(models.items(), key=lambda kv: -kv[1])[:8]},
+        "dbt_parse_cold_s": round(parse_s, 2),
         "trained_first": trained,
         "excluded": exclude,
         "selected": select,
@@ -261,15 +389,60 @@ def bench(games: int, seed: int = SEED, pandas: bool = True, incremental: bool =
         summary = json.loads(pd_run["stdout"].strip().splitlines()[-1])
         result.update(
             pandas_s=round(pd_run["seconds"], 2),
+            pandas_cpu_s=round(pd_run["cpu_s"], 2),
             pandas_peak_rss_mb=round(pd_run["peak_rss_mb"], 1),
             pandas_rows_per_s=round(summary["rows"] / pd_run["seconds"]),
             pandas_stages=summary["stages"],
             pandas_clean_rows=summary["clean_rows"],
             speedup_vs_pandas=round(pd_run["seconds"] / built["seconds"], 2),
         )
+    if same_work:
+        result.update(measure_same_work(games, data, env))
+    if floor:
+        result.update(measure_floor(data, env))
+        result["vs_floor"] = round((result["stages"]["ingest"] + result["stages"].get("clean", 0.0))
+                                   / result["floor_s"], 2)
+        if "same_work_s" in result:
+            result["same_work_vs_floor"] = round(result["same_work_s"] / result["floor_s"], 2)
+            result["same_work_cpu_vs_floor"] = round(result["same_work_cpu_s"] / result["floor_cpu_s"], 2)
+    if "pandas_s" in result and "same_work_s" in result:
+        result["same_work_speedup_vs_pandas"] = round(result["pandas_s"] / result["same_work_s"], 2)
+        result["same_work_cpu_speedup_vs_pandas"] = round(result["pandas_cpu_s"] / result["same_work_cpu_s"], 2)
     if incremental:
         result.update(measure_append(games, seed, warehouse, env, exclude, select))
     return result
+
+
+def measure_same_work(games: int, data: Path, env: dict[str, str]) -> dict:
+    """A second timed build doing exactly the pandas pipeline's work (SAME_WORK_SELECT), into its own file."""
+    target = BENCH_DIR / f"target_g{games}_same_work"
+    # tests run when all the models they read were selected (a relationship to dim_players is not this work)
+    env = dict(env, NGS_DBT_TARGET_PATH=str(target), DBT_INDIRECT_SELECTION="cautious")
+    warehouse = BENCH_DIR / "wh" / f"g{games}_same_work.duckdb"
+    warehouse.unlink(missing_ok=True)
+    warm_parse(warehouse, target, env)
+    built = run_measured(_build_cmd([data], warehouse, select=SAME_WORK_SELECT), env)
+    seconds = json.loads(built["stdout"].strip().splitlines()[-1].split("BENCH ", 1)[1])
+    stages, _ = dbt_timings(target)
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    clean, quarantined = con.execute("select (select count(*) from marts.fct_tracking), "
+                                     "(select count(*) from marts.fct_tracking_quarantine)").fetchone()
+    passes = con.execute("select count(*) from marts.fct_pass_features").fetchone()[0]
+    con.close()
+    return {
+        "same_work_s": round(built["seconds"], 2),
+        "same_work_cpu_s": round(built["cpu_s"], 2),
+        "same_work_select": SAME_WORK_SELECT,
+        "same_work_peak_rss_mb": round(built["peak_rss_mb"], 1),
+        "same_work_rows": int(clean + quarantined),
+        "same_work_pass_features": int(passes),
+        "same_work_stages": {"ingest": round(seconds.get("ingest", 0.0), 2),
+                             **{k: round(v, 2) for k, v in sorted(stages.items())},
+                             "dbt_overhead": round(max(seconds.get("dbt_build", 0.0) - _dbt_span(target), 0.0), 2),
+                             "verify_swap": round(seconds.get("verify_swap", 0.0), 2)},
+    }
 
 
 def _dbt_span(target: Path) -> float:
@@ -317,7 +490,8 @@ def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], 
 def cli_main(args) -> int:
     result = bench(args.games, getattr(args, "seed", SEED), pandas=not getattr(args, "no_pandas", False),
                    incremental=getattr(args, "incremental", False), exclude=getattr(args, "exclude", None),
-                   select=getattr(args, "select", None))
+                   select=getattr(args, "select", None), same_work=not getattr(args, "no_same_work", False),
+                   floor=not getattr(args, "no_floor", False))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -330,8 +504,16 @@ def cli_main(args) -> int:
                   f"{result['speedup_vs_pandas']}x")
         if "incremental_week_s" in result:
             print(f"append one week: {result['incremental_week_s']} s")
+        if "same_work_s" in result:
+            ratio = f", {result['same_work_speedup_vs_pandas']}x pandas" if "same_work_speedup_vs_pandas" in result else ""
+            print(f"same work as pandas ({SAME_WORK_SELECT}): {result['same_work_s']} s{ratio}")
+        if "floor_s" in result:
+            print(f"floor query: {result['floor_s']} s ({result['floor_rows']:,} rows); "
+                  f"ingest + clean = {result['vs_floor']}x the floor")
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["floor"]:
+        sys.exit(_child_floor(sys.argv[2:]))
     sys.exit(_child_build(sys.argv[1:]))

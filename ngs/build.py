@@ -11,10 +11,18 @@ accounting balanced), fsynced, renamed over the target (`os.replace`, atomic on 
 directory fsynced. Any failure, a full disk or a signal included, removes the temporary files and leaves
 the previous warehouse, and a Superset serving it, byte for byte as it was. dbt runs in its own process
 group with its own target folder, and dies with `ngs` (signals are forwarded; PR_SET_PDEATHSIG on Linux).
+
+dbt reaches the temporary file through a link with a stable name, `.<name>.dbt` (and spills to
+`.<name>.dbt.spill`): the profile dbt sees is then the same from one build of a warehouse to the next, so
+dbt's partial parsing stays valid (a new path in the profile makes dbt parse the whole project again, ~6 s
+on 2 cores). Each build still gets its own target folder; its `partial_parse.msgpack` is seeded from, and
+after a successful run saved to, `target/parse_cache/` (dbt itself checks the saved state against the
+project's files, vars, env vars and profile, and re-parses what changed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -167,6 +175,59 @@ def _check_target(warehouse: Path, append: bool) -> None:
                          "(give --warehouse a new or existing .duckdb file)")
 
 
+PARSE_CACHE = Path(os.environ.get("NGS_DBT_PARSE_CACHE", REPO_ROOT / "target" / "parse_cache"))
+
+
+def dbt_link(warehouse: Path) -> Path:
+    """The stable name dbt opens a build's temporary file by (a symbolic link to it, held under the lock).
+    dbt-duckdb and DuckDB both name the catalog after it as after the warehouse (up to the first dot)."""
+    return warehouse.with_name(f".{warehouse.name}.dbt")
+
+
+def _point_link(link: Path, tmp: Path) -> None:
+    _remove_link(link)
+    os.symlink(tmp, link)
+
+
+def _remove_link(link: Path) -> None:
+    """The link and what DuckDB may have written under its name (a WAL, a spill folder): all belong to the
+    build's temporary file."""
+    for p in (link, Path(f"{link}.wal"), Path(f"{link}.tmp")):
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+    spill = Path(f"{link}.spill")
+    if spill.exists():
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _parse_cache_file(link: Path) -> Path:
+    return PARSE_CACHE / f"{hashlib.sha1(str(link).encode()).hexdigest()[:16]}.msgpack"
+
+
+def _restore_partial_parse(target: Path, link: Path) -> None:
+    """Seed a build's target folder with the last partial-parse state of builds of the same warehouse."""
+    cached, dest = _parse_cache_file(link), target / "partial_parse.msgpack"
+    if cached.is_file() and not dest.exists():
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, dest)
+        except OSError:
+            dest.unlink(missing_ok=True)  # no cache: dbt parses the whole project
+
+
+def _save_partial_parse(target: Path, link: Path) -> None:
+    src, cached = target / "partial_parse.msgpack", _parse_cache_file(link)
+    if not src.is_file():
+        return
+    part = cached.with_name(f"{cached.name}.{os.getpid()}")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, part)
+        os.replace(part, cached)  # atomic: another build reads the old state or this one
+    except OSError:
+        part.unlink(missing_ok=True)
+
+
 def _wait_s() -> float:
     raw = os.environ.get("NGS_BUILD_WAIT", "0")
     try:
@@ -205,6 +266,8 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     stale, freed = clean_stale(warehouse)
+    link = dbt_link(warehouse)
+    _remove_link(link)  # left by a build that died (we hold the lock)
     if stale and not quiet:
         print(f"removed {len(stale)} temp file(s) of dead builds ({freed / 1e6:,.1f} MB): "
               f"{', '.join(str(p) for p in stale)}", flush=True)
@@ -251,7 +314,14 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
                 args += ["--exclude", *excluded]
             if select:
                 args += ["--select", select]
-            run_dbt(args, tmp, quiet=quiet, target_path=target)
+            _point_link(link, tmp)
+            dbt_target = _target_dir(dbt_env(link, target))
+            _restore_partial_parse(dbt_target, link)
+            run_dbt(args, link, quiet=quiet, target_path=target)
+            if Path(f"{link}.wal").exists():  # DuckDB logs beside the file it resolved; never expected here
+                raise BuildError(f"{link}.wal: dbt left a write-ahead log under the link's name; {UNTOUCHED}")
+            _save_partial_parse(dbt_target, link)
+            _remove_link(link)
             seconds["dbt_build"] = time.perf_counter() - t1
             stage = "checking the new warehouse"
             t2 = time.perf_counter()
@@ -280,6 +350,7 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
                 str(exc).strip().splitlines()[0]
             raise BuildError(f"{what} (while {stage}); {UNTOUCHED}") from exc
     finally:
+        _remove_link(link)
         remove_temp(tmp)  # after a failure: the new file and its WAL; after a swap: the spill folders
         if target is not None:
             shutil.rmtree(target, ignore_errors=True)

@@ -98,6 +98,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--incremental", action="store_true",
                    help="also time `ngs build --append` of one more week onto the built warehouse")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
+    p.add_argument("--no-same-work", action="store_true",
+                   help="skip the second build doing only the pandas pipeline's work (same_work_s)")
+    p.add_argument("--no-floor", action="store_true", help="skip the one-statement floor query (floor_s)")
     p.add_argument("--exclude", default=None,
                    help="extra dbt --exclude selector for the timed build (e.g. 'tag:ghosting'); reported")
     p.add_argument("--select", default=None,

@@ -4,6 +4,7 @@ on one simulated game, and `ngs build --append` of a second game equal to a from
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -26,21 +27,26 @@ def bench_mod(tmp_path_factory, dbt_isolation):
     importlib.reload(ngs.bench)
 
 
-def _counts(warehouse: Path) -> dict:
+def _counts(warehouse: Path, tracking_only: bool = False) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        return {
+        tracking = {
             "fct_tracking": one("select count(*) from marts.fct_tracking"),
             "quarantine": one("select count(*) from marts.fct_tracking_quarantine"),
             "quarantine_by_rule": dict(con.execute(
                 "select rule, count(*) from marts.fct_tracking_quarantine group by rule").fetchall()),
+            "tracking_hash": one("select sum(hash(game_id, play_id, nfl_id, frame_id, x_std, vx, ax)) "
+                                 "from marts.fct_tracking"),
+        }
+        if tracking_only:
+            return tracking
+        return {
+            **tracking,
             "plays": one("select count(*) from marts.fct_play_quality"),
             "pass_events": one("select count(*) from marts.fct_pass_events"),
             "raw_rows": one("select sum(raw_rows) from marts.rpt_row_accounting"),
             "files": one("select count(*) from marts.rpt_row_accounting"),
             "balanced": one("select bool_and(is_balanced) from marts.rpt_row_accounting"),
-            "tracking_hash": one("select sum(hash(game_id, play_id, nfl_id, frame_id, x_std, vx, ax)) "
-                                 "from marts.fct_tracking"),
         }
 
 
@@ -100,14 +106,47 @@ def test_batched_build_equals_one_statement(bench_mod, tmp_path, monkeypatch):
 
 
 def test_bench_json_on_one_game(bench_mod):
+    """The bench's figures are those of the rows it built: counts equal the warehouses' count(*), the floor
+    query writes every tracking row, and each printed ratio is the ratio of the printed figures."""
     result = bench_mod.bench(1, select=FOUNDATION)
-    for key in ("games", "rows", "build_s", "peak_rss_mb", "stages", "pandas_s", "pandas_peak_rss_mb",
-                "speedup_vs_pandas", "rows_per_s"):
-        assert key in result, key
-    assert result["games"] == 1
-    assert result["rows"] > 100_000 and result["balanced"]
-    assert result["clean_rows"] == result["pandas_clean_rows"]  # the pandas pipeline cleans the same way
-    assert result["build_s"] > 0 and result["pandas_s"] > 0 and result["speedup_vs_pandas"] > 0
+    assert result["games"] == 1 and result["selected"] == FOUNDATION
+
+    built = _counts(bench_mod.BENCH_DIR / "wh" / "g1.duckdb")
+    assert result["balanced"] and built["balanced"]
+    assert result["rows"] == built["raw_rows"] == built["fct_tracking"] + built["quarantine"]
+    assert result["clean_rows"] == built["fct_tracking"]
+    assert result["pandas_clean_rows"] == result["clean_rows"]  # the pandas pipeline cleans the same way
+    with duckdb.connect() as con:  # what the simulator wrote: every data line of the tracking CSVs
+        csv_rows = con.execute(f"select count(*) from read_csv('{bench_mod.release(1)}/tracking_week_*.csv', "
+                               "header = true, all_varchar = true)").fetchone()[0]
+    assert result["rows"] == csv_rows > 100_000
+
+    # the floor query reads and writes every row the warehouse accounts for
+    assert result["floor_rows"] == built["fct_tracking"] + built["quarantine"]
+    # the same-work build holds the same clean and quarantined rows, and the pass features
+    same = _counts(bench_mod.BENCH_DIR / "wh" / "g1_same_work.duckdb", tracking_only=True)
+    assert result["same_work_rows"] == same["fct_tracking"] + same["quarantine"] == result["rows"]
+    assert same["tracking_hash"] == built["tracking_hash"] and same["quarantine_by_rule"] == built["quarantine_by_rule"]
+    with duckdb.connect(str(bench_mod.BENCH_DIR / "wh" / "g1_same_work.duckdb"), read_only=True) as con:
+        passes = con.execute("select count(*) from marts.fct_pass_features").fetchone()[0]
+    assert result["same_work_pass_features"] == passes > 0
+
+    # each ratio is the ratio of the printed figures (rounded to 2 places)
+    stages = result["stages"]
+    assert result["vs_floor"] == pytest.approx((stages["ingest"] + stages["clean"]) / result["floor_s"], abs=0.011)
+    assert result["same_work_vs_floor"] == pytest.approx(result["same_work_s"] / result["floor_s"], abs=0.011)
+    assert result["speedup_vs_pandas"] == pytest.approx(result["pandas_s"] / result["build_s"], abs=0.011)
+    assert result["same_work_speedup_vs_pandas"] == pytest.approx(result["pandas_s"] / result["same_work_s"],
+                                                                  abs=0.011)
+    assert result["rows_per_s"] == pytest.approx(result["rows"] / result["build_s"], rel=0.01)
+    assert result["same_work_cpu_speedup_vs_pandas"] == pytest.approx(
+        result["pandas_cpu_s"] / result["same_work_cpu_s"], abs=0.011)
+    assert result["same_work_cpu_vs_floor"] == pytest.approx(result["same_work_cpu_s"] / result["floor_cpu_s"],
+                                                             abs=0.011)
+    for run in ("build", "pandas", "same_work", "floor"):  # CPU of the child's process tree: some, not more
+        cpu, wall = result[f"{run}_cpu_s"], result[f"{run}_s"]  # than every core for the whole run
+        assert 0 < cpu <= wall * (os.cpu_count() or 1) * 1.05, run
+    # the stage seconds are parts of the build: none negative, their wall-clock parts within build_s
+    assert all(v >= 0 for v in stages.values()) and {"ingest", "clean", "marts", "tests"} <= set(stages)
+    assert stages["ingest"] + stages["dbt_overhead"] <= result["build_s"]
     assert 50 < result["peak_rss_mb"] < 64_000 and 50 < result["pandas_peak_rss_mb"] < 64_000
-    assert {"ingest", "clean", "marts", "tests"} <= set(result["stages"])
-    assert all(v >= 0 for v in result["stages"].values())
