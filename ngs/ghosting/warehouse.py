@@ -109,7 +109,8 @@ def training_model(refs: dict, settings: TrainingSettings) -> pd.DataFrame:
                     "warehouse (held-out weeks are never trained on)", fw)
         return _empty(METRIC_COLUMNS, ints=("n",)).astype({"horizon_step": "Int64"})
     model = train_joint_pipeline(real, sim, cfg, log=None)
-    return pd.DataFrame(training_rows(model, MODEL_NAME), columns=METRIC_COLUMNS)
+    # horizon_step is NULL in every training row: typed, so DuckDB does not store a column of type "NULL"
+    return pd.DataFrame(training_rows(model, MODEL_NAME), columns=METRIC_COLUMNS).astype({"horizon_step": "Int64"})
 
 
 def has_training_games(real: pd.DataFrame | None, sim: pd.DataFrame | None, first_week: int) -> bool:
