@@ -91,6 +91,11 @@ def plan(inc: Increment, current: pd.DataFrame) -> pd.DataFrame:
         if inc.name:
             _report(inc.name, total, total, 0, "full build")
         return current
+    columns = [c[0] for c in inc.session.sql(f"select * from {inc.table} limit 0").description]
+    if COLUMN not in columns:
+        # a table written before the fingerprints (an older build): every pass is rescored, and the column
+        # is added so dbt's insert (the existing table's columns) keeps the new rows' fingerprints
+        inc.session.execute(f"alter table {inc.table} add column {COLUMN} varchar")
     stored = inc.session.sql(f"select distinct game_id, play_id, {COLUMN} from {inc.table}").df()
     same = current.merge(stored, on=[*KEY, COLUMN], how="inner")[list(KEY)]
     todo = current.merge(same, on=list(KEY), how="left", indicator=True)
