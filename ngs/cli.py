@@ -59,7 +59,11 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
                    help="score with the stored model artefacts instead of training (dbt --exclude tag:train)")
     p.add_argument("--select", default=None, help="extra dbt --select expression")
     p.add_argument("--append", action="store_true",
-                   help="add these folders to the existing warehouse instead of rebuilding from scratch")
+                   help="add these folders to the existing warehouse instead of rebuilding from scratch; the "
+                        "per-pass models then score only new or changed passes (ngs.incremental)")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="with --append: rebuild every incremental table (tracking, per-pass scores) from scratch "
+                        "(dbt --full-refresh)")
     p.set_defaults(func=lambda a: __import__("ngs.build", fromlist=["cli_main"]).cli_main(a))
 
 

@@ -152,7 +152,9 @@ def _run_target(path: Path):
             module_alias, name = ast.unparse(node.args[0]).split(".")
             domain = path.parent.name
             module = importlib.import_module(f"ngs.{domain}.{module_alias}")
-            passes = [k.arg for k in node.keywords] == ["settings"] and ast.unparse(node.keywords[0].value) == \
+            # settings=, and inc= for an incremental per-pass model (ngs.incremental)
+            given = {k.arg: ast.unparse(k.value) for k in node.keywords}
+            passes = set(given) - {"inc"} == {"settings"} and given["settings"] == \
                 ast.unparse(ast.parse('dbt.config.get("settings")').body[0].value)
             return getattr(module, name), passes
     raise AssertionError(f"{path} does not call dbt_glue.run")

@@ -15,7 +15,9 @@ import logging
 import duckdb
 import pandas as pd
 
+from ngs import incremental
 from ngs.completion import artifacts, pipeline
+from ngs.decisions import flight
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ def _strings(frame: pd.DataFrame) -> pd.DataFrame:
 def train(features: pd.DataFrame) -> pd.DataFrame:
     """Train per dataset, store the artefact (LATEST moves only if a model was trained), return CV rows."""
     output = pipeline.train(features)
+    # the decisions models' flight-time fit, stored with the model so scoring-only builds and appends keep it
+    output.metadata[flight.METADATA_KEY] = flight.fit_training(features)
     path = artifacts.save(output, update_latest=bool(output.models))
     for dataset, reason in output.metadata["skipped"].items():
         log.warning("completion model: %s passes skipped: %s", dataset, reason)
@@ -62,9 +66,19 @@ def report(trained: duckdb.DuckDBPyRelation | None, table: str) -> pd.DataFrame:
     return _strings(frame.reindex(columns=empty).copy())
 
 
-def score(features: pd.DataFrame, trained: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
-    """Every pass scored with the stored model of its dataset (NULL where none was trained)."""
+def score(features: duckdb.DuckDBPyRelation, trained: duckdb.DuckDBPyRelation | None,
+          inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
+    """Every pass scored with the stored model of its dataset (NULL where none was trained). Incremental
+    (ngs.incremental): only the passes whose feature row or model version changed are scored; every row
+    carries its scoring_fingerprint."""
     model = stored(trained)
+    context = f"completion|{model.version if model is not None else 'none'}"
+    plays = incremental.plan(inc, incremental.fingerprints(incremental.play_hashes(features), context))
+    features = incremental.only(features, plays, inc, "ngs_incremental_completion_passes")
+    return incremental.stamp(_score(features.df(), model), plays)
+
+
+def _score(features: pd.DataFrame, model: artifacts.StoredModel | None) -> pd.DataFrame:
     if model is None:
         out = features[["game_id", "play_id", "dataset", "is_complete"]].copy()
         dtypes = {"completion_probability": "float64", "baseline_probability": "float64",

@@ -60,12 +60,37 @@ def fit_per_dataset(passes: pd.DataFrame, fps: float) -> dict[str, FlightModel]:
     p = passes.dropna(subset=["arrival_frame_id", "ball_throw_x_std", "ball_arrival_x_std"])
     dist = np.hypot(p["ball_arrival_x_std"] - p["ball_throw_x_std"], p["ball_arrival_y_std"] - p["ball_throw_y_std"])
     secs = (p["arrival_frame_id"] - p["throw_frame_id"]) / fps
-    pooled = fit(dist.to_numpy(), secs.to_numpy(), "pooled_fit") or DEFAULT
-    out = {}
-    for dataset in passes["dataset"].dropna().unique():
-        m = (p["dataset"] == dataset).to_numpy()
-        out[str(dataset)] = fit(dist.to_numpy()[m], secs.to_numpy()[m]) or pooled
-    return out
+    pooled, per = _fits(dist.to_numpy(float), secs.to_numpy(float), p["dataset"].astype(str).to_numpy())
+    return {str(d): per.get(str(d), pooled) for d in passes["dataset"].dropna().unique()}
+
+
+def _fits(dist: np.ndarray, secs: np.ndarray, dataset: np.ndarray) -> tuple[FlightModel, dict[str, FlightModel]]:
+    pooled = fit(dist, secs, "pooled_fit") or DEFAULT
+    return pooled, {str(d): fit(dist[dataset == d], secs[dataset == d]) or pooled for d in np.unique(dataset)}
+
+
+# Where the fit is stored: the completion artefact's metadata.json (ngs.completion.warehouse.train), fitted
+# on the training passes, so every pass of later scoring-only builds and appends uses the same fit (and
+# fct_target_options rows stay valid when an append adds passes: ngs.incremental).
+METADATA_KEY = "flight_models"
+
+
+def fit_training(features: pd.DataFrame) -> dict:
+    """The fits to store at training, from marts.fct_pass_features (the completion model's training rows):
+    passes whose ball is tracked at the throw and the arrival (air_distance_method 'ball'), air_distance_yd
+    and time_in_air_s (the same distance and time as :func:`fit_per_dataset`). {"pooled": ..., "datasets":
+    {dataset: ...}} as plain dicts."""
+    p = features[features["air_distance_method"].astype(str) == "ball"] if "air_distance_method" in features else features
+    pooled, per = _fits(pd.to_numeric(p["air_distance_yd"]).to_numpy(float),
+                        pd.to_numeric(p["time_in_air_s"]).to_numpy(float), p["dataset"].astype(str).to_numpy())
+    return {"pooled": pooled.to_dict(), "datasets": {k: v.to_dict() for k, v in per.items()}}
+
+
+def stored_per_dataset(stored: dict, datasets) -> dict[str, FlightModel]:
+    """The stored fits (:func:`fit_training`) for ``datasets``: the dataset's own, else the pooled one."""
+    pooled = FlightModel(**stored["pooled"])
+    own = {k: FlightModel(**v) for k, v in stored["datasets"].items()}
+    return {str(d): own.get(str(d), pooled) for d in datasets}
 
 
 def earliest_catchable_frame(route: np.ndarray, ball_xy: np.ndarray, model: FlightModel, fps: float) -> np.ndarray:

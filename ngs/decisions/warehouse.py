@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ngs import incremental
 from ngs.constants import frame_rate_hz
 from ngs.decisions import MODEL_NAME, consistency, flight
 from ngs.decisions.options import (
@@ -145,15 +146,9 @@ def _row_order(pass_idx: np.ndarray, nfl_id: np.ndarray, frame: np.ndarray) -> n
     return np.argsort(key, kind="stable")
 
 
-def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
-               all_defenders: bool = False, until_arrival: bool = False) -> ChunkTracks:
-    """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB in one query: only
-    the players and frames an option can use (TRACKS_SQL). ``until_arrival``: the real arrival frame will be
-    imposed (the consistency check), so no frame after it is read (an option uses none: the route up to
-    the arrival, the other defenders at it, each tracked at the throw)."""
-    import pyarrow.compute as pac
-
-    chunk = "decisions_chunk"
+def _chunk_query(pc: pd.DataFrame, cfg: OptionConfig, names: dict[str, str], chunk: str, only_actual: bool = False,
+                 all_defenders: bool = False, until_arrival: bool = False) -> tuple[pd.DataFrame, str]:
+    """The passes of ``pc`` as the frame to register as ``chunk`` and TRACKS_SQL for them."""
     flight = np.full(len(pc), cfg.max_flight_frames, dtype=np.int64)
     if until_arrival:
         imposed = (pd.to_numeric(pc["arrival_frame_id"]) - pc["throw_frame_id"]).to_numpy(float)
@@ -170,6 +165,38 @@ def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConf
                             receivers="false" if only_actual else "true",
                             all_defenders="true" if all_defenders else "false",
                             receiver_groups=_sql_list(RECEIVER_GROUPS), ghosted_groups=_sql_list(GHOSTED_GROUPS))
+    return keys, sql
+
+
+def track_hashes(session, names: dict[str, str], passes: pd.DataFrame, cfg: OptionConfig) -> pd.DataFrame:
+    """game_id, play_id, rows_hash: the sum of the hashes of the tracking rows an option of the pass can use
+    (TRACKS_SQL, the same rows load_chunk reads), for the incremental fingerprint of fct_target_options."""
+    pc = prepare_passes(passes)
+    if pc.empty:
+        return pd.DataFrame({"game_id": pd.Series(dtype="int64"), "play_id": pd.Series(dtype="int64"),
+                             "rows_hash": pd.Series(dtype="string")})
+    chunk = "decisions_chunk_hash"
+    keys, sql = _chunk_query(pc, cfg, names, chunk)
+    session.register(chunk, keys)
+    try:
+        return session.sql(
+            f"select k.game_id, k.play_id, sum(hash(t.nfl_id, t.frame, t.is_offense, t.position_group, t.x_std, "
+            f"t.y_std, t.speed_yps, t.vx, t.vy))::varchar as rows_hash from ({sql}) as t "
+            f"inner join {chunk} as k on t.pass_idx = k.pass_idx group by k.game_id, k.play_id").df()
+    finally:
+        session.unregister(chunk)
+
+
+def load_chunk(session, names: dict[str, str], pc: pd.DataFrame, cfg: OptionConfig, only_actual: bool = False,
+               all_defenders: bool = False, until_arrival: bool = False) -> ChunkTracks:
+    """The ``ChunkTracks`` of the prepared passes ``pc`` (whole games), read from DuckDB in one query: only
+    the players and frames an option can use (TRACKS_SQL). ``until_arrival``: the real arrival frame will be
+    imposed (the consistency check), so no frame after it is read (an option uses none: the route up to
+    the arrival, the other defenders at it, each tracked at the throw)."""
+    import pyarrow.compute as pac
+
+    chunk = "decisions_chunk"
+    keys, sql = _chunk_query(pc, cfg, names, chunk, only_actual, all_defenders, until_arrival)
     session.register(chunk, keys)
     try:
         table = session.sql(sql).to_arrow_table()
@@ -238,13 +265,21 @@ def _ghost_model(settings: Settings, trained: Trained):
     return load(version) if version else stored_model(trained.ghosting)
 
 
-def completion_scorer(trained: Trained) -> CompletionScorer:
+def completion_scorer(trained: Trained, passes: pd.DataFrame | None = None
+                      ) -> tuple[CompletionScorer, dict[str, flight.FlightModel]]:
     """The completion model trained in this run, else LATEST (ngs.completion.warehouse.stored); a scorer
-    with no model (NULL probabilities) when this run trained none (too little data)."""
+    with no model (NULL probabilities) when this run trained none (too little data). With it the flight-time
+    fits per dataset of ``passes``: those stored with the completion model at training
+    (flight.fit_training), else (an artefact from before they were stored, or none) fitted on ``passes``."""
     from ngs.completion import warehouse as completion_warehouse
 
     stored = completion_warehouse.stored(trained.completion)
-    return CompletionScorer(stored.version, stored.models) if stored is not None else CompletionScorer(None, {})
+    scorer = CompletionScorer(stored.version, stored.models) if stored is not None else CompletionScorer(None, {})
+    if passes is None:
+        return scorer, {}
+    if stored is not None and flight.METADATA_KEY in stored.metadata:
+        return scorer, flight.stored_per_dataset(stored.metadata[flight.METADATA_KEY], passes["dataset"].dropna().unique())
+    return scorer, flight.fit_per_dataset(passes, frame_rate_hz())
 
 
 def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFrame:
@@ -255,23 +290,36 @@ def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFra
     return out
 
 
-def target_options(session, refs: dict, trained: Trained, settings: Settings) -> pd.DataFrame:
-    """marts.fct_target_options: one row per pass and eligible receiver."""
+def target_options(session, refs: dict, trained: Trained, settings: Settings,
+                   inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
+    """marts.fct_target_options: one row per pass and eligible receiver. Incremental (ngs.incremental): only
+    the passes whose pass row, tracking rows, flight-time fit or models changed are scored."""
     ghost = _ghost_model(settings, trained)
     cfg = option_config(settings, *_ghost_window(ghost))
     names = _views(refs, session)
     passes = load_passes(refs)
-    flights = flight.fit_per_dataset(passes, frame_rate_hz())
-    scorer = completion_scorer(trained)
+    # the flight-time fit stored with the completion model (else fitted here): part of each pass's fingerprint,
+    # so a fit that moves (another model, or an old artefact refitted on more passes) rescores those passes
+    scorer, flights = completion_scorer(trained, passes)
+    ghost_version = ghost.version if ghost is not None else "constant_acceleration"
+    hashes = incremental.combine(incremental.play_hashes(refs["int_decision_passes"]),
+                                 track_hashes(session, names, passes, cfg))
+    per_pass = hashes[["game_id", "play_id"]].merge(passes[["game_id", "play_id", "dataset"]], how="left",
+                                                   on=["game_id", "play_id"])["dataset"].astype(str)
+    flight_of = {k: repr(sorted(v.to_dict().items())) for k, v in flights.items()}
+    context = f"target_options|{ghost_version}|{scorer.version}|{settings}|{cfg}"
+    plays = incremental.plan(inc, incremental.fingerprints(hashes, context, per_pass.map(flight_of).fillna("")))
+    if inc.table is not None:
+        passes = passes.merge(plays[["game_id", "play_id"]], on=["game_id", "play_id"], how="inner")
     options = concat_options([chunk_options(pc, tracks, ghost, flights, cfg)
                               for pc, tracks in iter_chunks(session, names, passes, cfg)])
     out = rank_options(score_options(options, scorer))
     out["expected_air_yards"] = out["completion_probability"] * out["pass_depth_yd"]
     out["completion_model_version"] = scorer.version
-    out["ghosting_model_version"] = ghost.version if ghost is not None else "constant_acceleration"
+    out["ghosting_model_version"] = ghost_version
     fm = {k: f"{v.method}: {v.intercept_s:.3f} s + d / {v.ball_speed_yps:.2f} yd/s" for k, v in flights.items()}
     out["flight_model"] = out["dataset"].map(fm)
-    return typed_options(out)
+    return incremental.stamp(typed_options(out), plays)
 
 
 def typed_options(out: pd.DataFrame) -> pd.DataFrame:
@@ -306,8 +354,7 @@ def decisions_metrics(session, refs: dict, options: pd.DataFrame, measured: pd.D
     names = _views(refs, session)
     passes = load_passes(refs)
     fps = frame_rate_hz()
-    flights = flight.fit_per_dataset(passes, fps)
-    scorer = completion_scorer(trained)
+    scorer, flights = completion_scorer(trained, passes)
     version = f"{ghost.version if ghost is not None else 'constant_acceleration'}+{scorer.version}"
     parts = [consistency.flight_rows(version, flights), consistency.scoring_rows(version, options)]
     if len(measured):

@@ -65,12 +65,41 @@ def closing_score(defender: np.ndarray, receiver: np.ndarray) -> float:
     return float(closing_components(defender, receiver)["score"].iloc[0])
 
 
-def randomise_observed(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+# how the randomised condition draws (part of the incremental fingerprint of fct_closing_scores: a change of
+# the draw rescores every pass)
+DRAW = "keyed-splitmix64-v1"
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return (z ^ (z >> np.uint64(31))) & _MASK
+
+
+def keyed_uniforms(seed: int, keys: list[np.ndarray], n: int) -> np.ndarray:
+    """(len(keys[0]), n) uniforms in [0, 1), each a function of (seed, the row's keys, column) only: a
+    defender draws the same numbers whether his pass is scored alone or with the whole season."""
+    with np.errstate(over="ignore"):
+        h = _splitmix64(np.full(len(keys[0]), np.uint64(seed & 0xFFFFFFFFFFFFFFFF)))
+        for k in keys:
+            h = _splitmix64(h ^ np.asarray(k).astype(np.int64).view(np.uint64))
+        cols = [_splitmix64(h ^ np.uint64(j + 1)) for j in range(n)]
+    return np.stack([(c >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 for c in cols], axis=1) if cols else \
+        np.zeros((len(keys[0]), 0))
+
+
+def randomise_observed(obs: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Replace observed frames with uniform motion in a random direction at a random speed
-    (uniform 0..v_max) that ends at the same last observed position."""
+    (uniform 0..v_max) that ends at the same last observed position; ``uniforms``: (n, 2) in [0, 1), the
+    direction and the speed of each path."""
     n, h, _ = obs.shape
-    theta = rng.uniform(0, 2 * np.pi, n)
-    speed = rng.uniform(0, max_player_speed_yps(), n) / frame_rate_hz()
+    theta = 2 * np.pi * uniforms[:, 0]
+    speed = uniforms[:, 1] * max_player_speed_yps() / frame_rate_hz()
     v = np.stack([np.cos(theta), np.sin(theta)], 1) * speed[:, None]
     back = np.arange(h - 1, -1, -1, dtype=float)[None, :, None]
     return obs[:, -1:, :] - back * v[:, None, :]
@@ -82,8 +111,10 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     ``history`` frames, against the receiver's real path over the same frames:
 
     * real: the defender's real path; * predicted: the model's ghost of it (from his real observed frames);
-    * randomised_25pct: the model's ghost where a random 25% of defenders (fixed seed) start with random
-      orientation and velocity (:func:`randomise_observed`); the other 75% as in *predicted*.
+    * randomised_25pct: the model's ghost where a random 25% of defenders start with random
+      orientation and velocity (:func:`randomise_observed`); the other 75% as in *predicted*. Each
+      defender's draws depend only on (seed, game_id, play_id, nfl_id) (:func:`keyed_uniforms`), so a pass
+      scores the same alone or with any other passes (incremental scoring, ngs.incremental).
 
     ``tracks`` needs ``is_target`` (1 receiver / 0 defender). ``model=None`` uses constant acceleration.
     Returns (summary: condition, mean_score, n, mean_closing, mean_superhuman_penalty; per-defender rows).
@@ -113,10 +144,11 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     def predict(win: data.Windows) -> np.ndarray:
         return model.predict(win) if model is not None else constant_acceleration(win.obs, H)
 
-    rng = np.random.default_rng(seed)
-    chosen = rng.random(len(dw)) < frac
+    u = keyed_uniforms(seed, [dw.key["game_id"].to_numpy(), dw.key["play_id"].to_numpy(),
+                              dw.key["nfl_id"].to_numpy()], 3)
+    chosen = u[:, 0] < frac
     rand_w = dw.subset(np.ones(len(dw), bool))
-    rand_w.obs = np.where(chosen[:, None, None], randomise_observed(dw.obs, rng), dw.obs)
+    rand_w.obs = np.where(chosen[:, None, None], randomise_observed(dw.obs, u[:, 1:]), dw.obs)
     paths = {
         "real": np.concatenate([dw.obs[:, -1:], dw.fut], axis=1),
         "predicted": np.concatenate([dw.obs[:, -1:], predict(dw)], axis=1),

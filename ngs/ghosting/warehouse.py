@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ngs import incremental
 from ngs.errors import ArtifactMissingError
 from ngs.ghosting import MODEL_NAME, closing, data, model_name, scoring
 from ngs.ghosting.model import GhostModel, load
@@ -171,25 +172,49 @@ def _game_labels(tr: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(per_game[column].astype(str).to_numpy(), index=per_game["game_id"].to_numpy())
 
 
-def ghost_trajectories(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ScoringSettings
-                       ) -> pd.DataFrame:
+def ghost_trajectories(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ScoringSettings,
+                       inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """One row per pass, defender, predicted frame (first window after the throw): the warehouse's pass
-    plays (defensive backs) and the BDB 2026 ball-in-air plays (every defender in coverage)."""
+    plays (defensive backs) and the BDB 2026 ball-in-air plays (every defender in coverage). Incremental
+    (ngs.incremental): only passes whose tracks, split or model changed are scored."""
     model = stored_model(trained)
-    if model is None:
-        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
     fw = settings.ghosting_test_from_week
+    refs, plays = _increment(refs, inc, f"ghost_trajectories|{_version(model)}|{fw}", fw, ("split",))
+    if model is None:
+        return incremental.stamp(_empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step")),
+                                 plays)
     parts = [_trajectories(model, tracks(refs, PASS_PLAYS, fw)),
              _trajectories(model, _with_targets(model, tracks(refs, BALL_IN_AIR, fw)))]
     parts = [p for p in parts if len(p)]
     if not parts:
-        return _empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step"))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return incremental.stamp(_empty(TRAJECTORY_COLUMNS, ints=("game_id", "play_id", "nfl_id", "horizon_step")),
+                                 plays)
+    return incremental.stamp(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], plays)
+
+
+def _version(model: GhostModel | None) -> str:
+    return model.version if model is not None else "none"
+
+
+def _increment(refs: dict, inc: incremental.Increment, context: str, first_week: int, per_game: tuple[str, ...]
+               ) -> tuple[dict, pd.DataFrame]:
+    """The passes to score (ngs.incremental.plan) and ``refs`` with both track inputs restricted to them on an
+    incremental run. A pass's fingerprint: its rows of both track inputs, the ``per_game`` labels of its game
+    (split from dim_games: it can change for an old game when games are added; dataset) and ``context``."""
+    hashes = incremental.combine(*(incremental.play_hashes(refs[name]) for name in (BALL_IN_AIR, PASS_PLAYS)))
+    games = refs[GAMES].select("game_id", "week", "dataset").df()
+    labels = pd.DataFrame({"game_id": games["game_id"].to_numpy(),
+                           "split": data.assign_split(games, first_week).to_numpy(),
+                           "dataset": games["dataset"].astype(str).to_numpy()})
+    per_play = hashes[["game_id"]].merge(labels, on="game_id", how="left")[list(per_game)].fillna("")
+    plays = incremental.plan(inc, incremental.fingerprints(hashes, context, per_play.astype(str).agg("|".join, axis=1)))
+    return {**refs, **{name: incremental.only(refs[name], plays, inc, f"ngs_incremental_{inc.name}_{i}")
+                       for i, name in enumerate((BALL_IN_AIR, PASS_PLAYS))}}, plays
 
 
 TRAJECTORY_COLUMNS = ["game_id", "play_id", "nfl_id", "split", "throw_frame_id", "frame_id", "horizon_step",
                       "x_pred_std", "y_pred_std", "x_true_std", "y_true_std", "error_yd", "model_version"]
-STRING_COLUMNS = {"split", "dataset", "condition", "model_version", "model", "version", "metric"}
+STRING_COLUMNS = {"split", "dataset", "condition", "model_version", "model", "version", "metric", incremental.COLUMN}
 
 
 def _empty(columns: list[str], ints: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -270,18 +295,23 @@ CLOSING_COLUMNS = ["game_id", "play_id", "nfl_id", "dataset", "condition", "scor
                    "start_frame", "split", "model_version"]
 
 
-def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ClosingSettings
-                   ) -> pd.DataFrame:
+def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ClosingSettings,
+                   inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the
     BDB 2026 ball-in-air plays (targets from the warehouse, else inferred) and the warehouse's other pass
-    plays (targets known); dataset = the game's (dim_games)."""
+    plays (targets known); dataset = the game's (dim_games). The randomised condition draws per defender from
+    (seed, game, play, defender) (closing.closing_experiment), so a pass scores the same alone or with the
+    season and an append scores only the passes whose tracks, labels or model changed (ngs.incremental)."""
     model = stored_model(trained)
-    if model is None:
-        return _empty(CLOSING_COLUMNS, ints=("game_id", "play_id", "nfl_id", "n_frames"))
     seed = settings.ghosting_closing_seed
     fw = settings.ghosting_test_from_week
+    refs, plays = _increment(refs, inc, f"closing_scores|{_version(model)}|{fw}|{seed}|{closing.DRAW}", fw,
+                             ("split", "dataset"))
+    empty = _empty(CLOSING_COLUMNS + [incremental.COLUMN], ints=("game_id", "play_id", "nfl_id", "n_frames"))
+    if model is None:
+        return empty
     parts, labels = [], []
-    for name in (BALL_IN_AIR, PASS_PLAYS):   # one experiment (one random draw) per input, as before
+    for name in (BALL_IN_AIR, PASS_PLAYS):
         tr = tracks(refs, name, fw)
         if tr.empty:
             continue
@@ -291,7 +321,7 @@ def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings
             per.insert(3, "dataset", per["game_id"].map(_game_labels(tr, "dataset")).to_numpy())
             parts.append(per)
     if not parts:
-        return _empty(CLOSING_COLUMNS, ints=("game_id", "play_id", "nfl_id", "n_frames"))
+        return empty
     out = pd.concat(parts, ignore_index=True)
     games = out[["game_id"]].drop_duplicates()
     split = pd.concat(labels)[["game_id", "split"]].drop_duplicates("game_id")
@@ -299,7 +329,7 @@ def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings
     out["model_version"] = model.version
     out["n_frames"] = out["n_frames"].astype("int64")
     out["randomised"] = out["randomised"].astype(bool)
-    return out[CLOSING_COLUMNS]
+    return incremental.stamp(out[CLOSING_COLUMNS], plays)
 
 
 __all__ = ["training_model", "feature_screening", "ghost_trajectories", "ghosting_metrics", "closing_scores"]

@@ -1,6 +1,7 @@
-"""Every eligible receiver of every pass as a hypothetical target, scored. Logic: ngs.decisions.warehouse."""
+"""Every eligible receiver of every pass as a hypothetical target, scored. Logic: ngs.decisions.warehouse.
+Incremental (ngs.incremental): an append scores only new passes and passes whose inputs or models changed."""
 
-from ngs import dbt_glue
+from ngs import dbt_glue, incremental
 from ngs.decisions import warehouse
 
 
@@ -9,6 +10,8 @@ def model(dbt, session):
         ghosting.relation = dbt.ref("ghosting_model_training")
     with dbt_glue.optional_ref() as completion:
         completion.relation = dbt.ref("fct_completion_cv_predictions")
+    inc = incremental.Increment(dbt.this if dbt.is_incremental else None, session, "fct_target_options")
     return dbt_glue.run(warehouse.target_options, session,
                         {"int_decision_passes": dbt.ref("int_decision_passes"), "fct_tracking": dbt.ref("fct_tracking")},
-                        warehouse.Trained(completion.relation, ghosting.relation), settings=dbt.config.get("settings"))
+                        warehouse.Trained(completion.relation, ghosting.relation), settings=dbt.config.get("settings"),
+                        inc=inc)

@@ -1,6 +1,7 @@
-"""Ghost trajectories: one row per pass, defender, predicted frame. Logic: ngs.ghosting.warehouse."""
+"""Ghost trajectories: one row per pass, defender, predicted frame. Logic: ngs.ghosting.warehouse.
+Incremental (ngs.incremental): an append scores only new passes and passes whose inputs or model changed."""
 
-from ngs import dbt_glue
+from ngs import dbt_glue, incremental
 from ngs.ghosting import warehouse
 
 
@@ -8,4 +9,6 @@ def model(dbt, session):
     with dbt_glue.optional_ref() as trained:  # built first when this run trains (tag train), else absent
         trained.relation = dbt.ref("ghosting_model_training")
     tracks = warehouse.inputs(dbt.ref("int_ball_in_air_tracks"), dbt.ref("int_pass_play_tracks"), dbt.ref("dim_games"))
-    return dbt_glue.run(warehouse.ghost_trajectories, tracks, trained.relation, settings=dbt.config.get("settings"))
+    inc = incremental.Increment(dbt.this if dbt.is_incremental else None, session, "fct_ghost_trajectories")
+    return dbt_glue.run(warehouse.ghost_trajectories, tracks, trained.relation, settings=dbt.config.get("settings"),
+                        inc=inc)
