@@ -216,7 +216,7 @@ def chunk_tracks(passes: pd.DataFrame, tracks: pd.DataFrame, cfg: OptionConfig) 
 
 
 def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, flight_models: dict[str, fl.FlightModel],
-                  cfg: OptionConfig = OptionConfig(), arrival_override: dict | None = None,
+                  cfg: OptionConfig | None = None, arrival_override: dict | None = None,
                   only_actual: bool = False, ghost_defenders: bool = True,
                   chunk_passes: int = CHUNK_PASSES) -> pd.DataFrame:
     """One row per (pass, option) with the columns OPTION_COLUMNS (ghost_steps: ghosted defender-frames;
@@ -229,6 +229,7 @@ def build_options(passes: pd.DataFrame, tracks: pd.DataFrame, ghost_model, fligh
     ``ghost_defenders=False``: every defender keeps his tracked positions (a diagnostic: what is left of
     the consistency gap without ghosting).
     """
+    cfg = cfg or OptionConfig()  # built per call: its defaults read the dbt vars (never at import)
     passes = prepare_passes(passes)
     parts = []
     for lo in range(0, len(passes), max(1, chunk_passes)):
@@ -244,10 +245,11 @@ def concat_options(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
 
 
 def chunk_options(pc: pd.DataFrame, tracks: ChunkTracks, ghost_model, flight_models: dict[str, fl.FlightModel],
-                  cfg: OptionConfig = OptionConfig(), arrival_override: dict | None = None, only_actual: bool = False,
+                  cfg: OptionConfig | None = None, arrival_override: dict | None = None, only_actual: bool = False,
                   ghost_defenders: bool = True) -> pd.DataFrame | None:
     """The options (as ``build_options``) of the prepared passes ``pc`` from their ``ChunkTracks``; None
     when there is none."""
+    cfg = cfg or OptionConfig()
     fps = frame_rate_hz()
     h, K = cfg.history, cfg.max_flight_frames
     F = h + K
