@@ -122,6 +122,11 @@ def read_tracks(rel, game_ids=None) -> pd.DataFrame:
     return normalise_tracks(df, copy=False)
 
 
+def nonempty(tracks: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``tracks``, or None when there are none (the training pipelines take None for an absent source)."""
+    return tracks if tracks is not None and len(tracks) else None
+
+
 def normalise_tracks(df: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
     """Types, sort order, one row per key (first kept), frame_id >= 1. With ``copy=False`` the result may
     share column data with ``df`` (for a frame nobody else holds): a frame that is already typed, sorted and

@@ -150,7 +150,7 @@ def cli_training_inputs(p: argparse.ArgumentParser, warehouse: str | None, track
         except duckdb.Error as e:
             p.error(f"{warehouse}: cannot read the ghosting inputs ({str(e).splitlines()[0]}); "
                     "rebuild it with this version (`ngs build --data DIR`)")
-    return (real if real is not None and len(real) else None), (sim if sim is not None and len(sim) else None)
+    return data.nonempty(real), data.nonempty(sim)
 
 
 def print_trained(model) -> None:

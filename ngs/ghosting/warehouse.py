@@ -86,10 +86,6 @@ def tracks(refs: dict, name: str, first_week: int, splits: tuple[str, ...] | Non
     return tr
 
 
-def _or_none(tr: pd.DataFrame) -> pd.DataFrame | None:
-    return tr if len(tr) else None
-
-
 # ------------------------------------------------------------------------------------------- training
 def training_model(refs: dict, settings: TrainingSettings) -> pd.DataFrame:
     """Train the joint model on every game outside the held-out weeks, store it (LATEST), return its
@@ -99,8 +95,8 @@ def training_model(refs: dict, settings: TrainingSettings) -> pd.DataFrame:
     from ngs.ghosting.joint_train import train_joint_pipeline, training_rows
 
     fw = settings.ghosting_test_from_week
-    real = _or_none(tracks(refs, BALL_IN_AIR, fw))
-    sim = _or_none(tracks(refs, PASS_PLAYS, fw))
+    real = data.nonempty(tracks(refs, BALL_IN_AIR, fw))
+    sim = data.nonempty(tracks(refs, PASS_PLAYS, fw))
     cfg = JointConfig(max_epochs=settings.ghosting_max_epochs)
     if not has_training_games(real, sim, fw):
         # e.g. one real game of a held-out week (the BDB 2021 sample is week 14): nothing to learn from without
