@@ -91,8 +91,45 @@ def run(func: Callable[..., T], *args, settings: Mapping | None = None, **kwargs
         kwargs["settings"] = build_settings(settings, cls)
     elif settings is not None:
         raise SettingsError(f"{func.__qualname__} takes no settings, but the model passes {sorted(settings)}")
+    from ngs.spark.bridge import find_spark  # no pyspark import: it looks at the arguments' types
+
+    spark = find_spark(args, kwargs)
+    if spark is not None:
+        return _run_on_spark(spark, func, args, kwargs)
     with limited_threads():
-        return func(*args, **kwargs)
+        return func(*_rows(args), **_rows(kwargs))
+
+
+def _run_on_spark(spark, func: Callable, args: tuple, kwargs: dict):
+    """On Spark (a ref is a Spark DataFrame): the same function over DuckDB, on the executors game by game
+    when it declares ``ngs.spark.bridge.per_game``, else on the driver (ngs.spark.bridge)."""
+    from ngs.spark import bridge
+    from ngs.threads import model_threads
+
+    threads = model_threads()
+    spec = getattr(func, "ngs_per_game", None)
+    if spec is not None:
+        return bridge.run_by_game(spark, func, spec, args, kwargs, threads)
+    def call(*a, **k):
+        return func(*_rows(a), **_rows(k))
+
+    with limited_threads(threads):
+        return bridge.run_on_driver(spark, call, args, kwargs, threads)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """A ref that the package function takes as a pandas DataFrame (an input of one row per pass or fewer):
+    ``dbt_glue.run(f, dbt_glue.Rows(dbt.ref("x")))`` hands ``f`` the relation's ``.df()``. On Spark the rows
+    go through the same DuckDB conversion (ngs.spark.bridge), so ``f`` sees the same dtypes on both engines."""
+    relation: object
+
+
+def _rows(values):
+    """``Rows`` among the top-level arguments (a tuple, or the keyword dict) as pandas."""
+    if isinstance(values, dict):
+        return {k: v.relation.df() if isinstance(v, Rows) else v for k, v in values.items()}
+    return tuple(v.relation.df() if isinstance(v, Rows) else v for v in values)
 
 
 # --------------------------------------------------------------------------------------- optional refs
@@ -100,7 +137,10 @@ def is_missing_relation(exc: BaseException) -> bool:
     """What dbt-duckdb raises for ``dbt.ref`` of a model that is not built (excluded from this run and
     never built in this warehouse): its load function runs ``select * from <relation>``, and DuckDB answers
     ``CatalogException: Catalog Error: Table with name X does not exist!``."""
-    return isinstance(exc, duckdb.CatalogException) and "does not exist" in str(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        return "does not exist" in str(exc)
+    # dbt-spark's load on Spark: spark.table(name) raises AnalysisException [TABLE_OR_VIEW_NOT_FOUND]
+    return type(exc).__name__ == "AnalysisException" and "TABLE_OR_VIEW_NOT_FOUND" in str(exc)
 
 
 class optional_ref:  # noqa: N801 - used as a function: `with dbt_glue.optional_ref() as trained:`
@@ -123,4 +163,4 @@ class optional_ref:  # noqa: N801 - used as a function: `with dbt_glue.optional_
         return exc is not None and is_missing_relation(exc)
 
 
-__all__ = ["SettingsError", "build_settings", "is_missing_relation", "optional_ref", "run", "settings_class"]
+__all__ = ["SettingsError", "Rows", "build_settings", "is_missing_relation", "optional_ref", "run", "settings_class"]

@@ -352,3 +352,132 @@ def _processes_mentioning(text: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+# -- the dbt Python models on Spark (ngs.spark.bridge, ngs.spark.mirror) ----------------------------------
+
+@pytest.mark.timeout(60)
+def test_rows_hands_a_function_the_relations_rows_and_duckdb_arguments_stay_on_duckdb():
+    from ngs import dbt_glue
+    from ngs.spark.bridge import find_spark
+
+    con = duckdb.connect()
+    rel = con.sql("select range as game_id, range * 0.5 as v from range(4)")
+    seen = {}
+
+    def f(frame, relation):
+        seen["frame"], seen["relation"] = frame, relation
+        return frame
+
+    out = dbt_glue.run(f, dbt_glue.Rows(rel), rel)
+    assert isinstance(seen["frame"], pd.DataFrame) and seen["relation"] is rel
+    pd.testing.assert_frame_equal(out, rel.df())
+    assert find_spark((rel, {"a": rel}, dbt_glue.Rows(rel)), {"session": con}) is None
+
+
+@pytest.mark.timeout(60)
+def test_per_game_declarations_name_real_arguments_and_their_schemas_parse():
+    import inspect
+
+    from ngs.completion import warehouse as completion
+    from ngs.decisions import warehouse as decisions
+    from ngs.ghosting import warehouse as ghosting
+    from ngs.spark.frames import parse_schema
+
+    declared = {f.__qualname__: f.ngs_per_game for f in (completion.score, ghosting.ghost_trajectories,
+                                                         ghosting.closing_scores, decisions.target_options)}
+    for func in (completion.score, ghosting.ghost_trajectories, ghosting.closing_scores, decisions.target_options):
+        spec = func.ngs_per_game
+        params = inspect.signature(func).parameters
+        for path in spec.inputs:
+            assert path.split(".")[0] in params, (func.__qualname__, path)
+        assert [n for n, _ in parse_schema(spec.schema)][-1] == "scoring_fingerprint"
+    assert set(declared) == {"score", "ghost_trajectories", "closing_scores", "target_options"}
+    # the trained and report models run on the driver
+    assert not hasattr(completion.train, "ngs_per_game") and not hasattr(ghosting.training_model, "ngs_per_game")
+
+
+@pytest.mark.timeout(60)
+def test_conform_keeps_the_declared_columns_and_names_a_missing_one():
+    import pyarrow as pa
+
+    from ngs.spark.bridge import conform, pandas_to_arrow
+
+    schema = pa.schema([("game_id", pa.int64()), ("p", pa.float64()), ("v", pa.string())])
+    got = conform(pandas_to_arrow(pd.DataFrame({"v": pd.array(["a", None], dtype="string"), "extra": [1, 2],
+                                                "game_id": pd.array([1, 2], dtype="Int64"), "p": [0.5, None]})),
+                  schema)
+    assert got.schema == schema and got.column("p").null_count == 1
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['v'\]"):
+        conform(pa.table({"game_id": [1], "p": [0.1]}), schema)
+    # a column of no type (no rows, all None) becomes a string column, which Spark can store
+    assert pandas_to_arrow(pd.DataFrame({"x": [None, None]})).schema.field("x").type == pa.string()
+
+
+@pytest.mark.timeout(60)
+def test_python_model_inputs_and_table_comparison():
+    from ngs.spark.mirror import frame_differences, python_inputs, python_models
+
+    assert python_inputs() == ["dim_games", "fct_pass_features", "fct_tracking", "int_ball_in_air_tracks",
+                               "int_decision_passes", "int_pass_play_tracks"]
+    assert "fct_target_options" in python_models() and "fct_tracking" not in python_models()
+    a = pd.DataFrame({"k": [1, 2, 3], "v": [0.1, None, 0.3], "s": ["x", None, "z"]})
+    b = a.iloc[::-1].reset_index(drop=True)
+    assert frame_differences(a, b) == []
+    assert frame_differences(a, b.assign(v=[0.3 + 1e-9, None, 0.1])) == []
+    assert frame_differences(a, b.assign(v=[0.31, None, 0.1])) != []
+    assert frame_differences(a, b.assign(s=["z", "y", "x"])) != []
+    assert frame_differences(a, b.iloc[:2]) == ["3 rows vs 2"]
+
+
+@pytest.fixture(scope="module")
+def python_models_duckdb(tmp_path_factory, dbt_isolation) -> dict:
+    """A small simulated release built on DuckDB (every model trained, 2 ghosting epochs)."""
+    from conftest import EnvVars
+
+    from ngs.build import build
+
+    root = tmp_path_factory.mktemp("py_models")
+    release = root / "release"
+    subprocess.run([sys.executable, "-m", "ngs.cli", "simulate", "--games", "4", "--seed", "5", "--out", str(release),
+                    "--plays-per-game", "30"], check=True, capture_output=True, timeout=300)
+    warehouse = root / "ngs.duckdb"
+    started = time.monotonic()
+    with EnvVars(NGS_ARTIFACTS_DIR=str(root / "artifacts_duckdb"), NGS_GHOSTING_MAX_EPOCHS="2"):
+        build([release], warehouse, quiet=True)
+    return {"root": root, "warehouse": warehouse, "build_s": time.monotonic() - started}
+
+
+@needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
+@needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_python_models_on_spark_equal_duckdb(python_models_duckdb):
+    """Every dbt Python model run on Spark (local[2]; the per-pass scoring on the executors, game by game)
+    over the DuckDB build's inputs gives the DuckDB build's table: same rows, values within 1e-6, the same
+    model versions (trained again on Spark from the same rows) and scoring fingerprints."""
+    root = python_models_duckdb["root"]
+    env = {**os.environ, "NGS_SPARK_DIR": str(root / "spark"), "NGS_SPARK_MASTER": "local[2]",
+           "NGS_ARTIFACTS_DIR": str(root / "artifacts_spark"), "NGS_GHOSTING_MAX_EPOCHS": "2"}
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "ngs.spark.mirror", "--duckdb", str(python_models_duckdb["warehouse"]),
+                             "--select", "tag:python", "--compare"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=1300)
+    finally:
+        if proc.poll() is None:   # the launcher and its JVM: one process group
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    lines = [line for line in output.splitlines() if "rows, " in line or line.startswith(("mirror ", "copied "))]
+    assert proc.returncode == 0, output[-6000:]
+    from ngs.spark.mirror import python_models
+
+    for name in python_models():
+        assert any(line.startswith(f"{name}: ") and "equal to DuckDB's" in line for line in lines), (name, lines)
+    # the per-pass models scored game by game on the executors: one line per game (4), not one per model
+    for name in ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores", "fct_target_options"):
+        assert output.count(f"ngs incremental: {name}: scored") == 4, name
+    print(f"\nDuckDB build {python_models_duckdb['build_s']:.0f} s; Spark mirror + Python models + compare "
+          f"{time.monotonic() - started:.0f} s\n" + "\n".join(lines))
+    assert _processes_mentioning(str(root / "spark")) == []

@@ -18,6 +18,7 @@ import pandas as pd
 from ngs import incremental
 from ngs.completion import artifacts, pipeline
 from ngs.decisions import flight
+from ngs.spark.bridge import per_game
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ def report(trained: duckdb.DuckDBPyRelation | None, table: str) -> pd.DataFrame:
     return _strings(frame.reindex(columns=empty).copy())
 
 
+# On Spark each game is scored on the executors (ngs.spark.bridge): a pass's row depends on its feature row only
+@per_game("features", schema="game_id bigint, play_id bigint, dataset string, is_complete boolean, "
+          "completion_probability double, baseline_probability double, in_training boolean, cv_fold bigint, "
+          "cv_heldout_probability double, expected_completion_probability double, model_version string, "
+          "scoring_fingerprint string")
 def score(features: duckdb.DuckDBPyRelation, trained: duckdb.DuckDBPyRelation | None,
           inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """Every pass scored with the stored model of its dataset (NULL where none was trained). Incremental

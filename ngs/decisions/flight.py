@@ -79,7 +79,11 @@ def fit_training(features: pd.DataFrame) -> dict:
     """The fits to store at training, from marts.fct_pass_features (the completion model's training rows):
     passes whose ball is tracked at the throw and the arrival (air_distance_method 'ball'), air_distance_yd
     and time_in_air_s (the same distance and time as :func:`fit_per_dataset`). {"pooled": ..., "datasets":
-    {dataset: ...}} as plain dicts."""
+    {dataset: ...}} as plain dicts. The passes are taken in key order: the fit's last bits depend on the
+    order of the sums, and a table's row order is not fixed (DuckDB's parallel scan, Spark's files)."""
+    key = [c for c in ("game_id", "play_id") if c in features]
+    if key:
+        features = features.sort_values(key, kind="mergesort")
     p = features[features["air_distance_method"].astype(str) == "ball"] if "air_distance_method" in features else features
     pooled, per = _fits(pd.to_numeric(p["air_distance_yd"]).to_numpy(float),
                         pd.to_numeric(p["time_in_air_s"]).to_numpy(float), p["dataset"].astype(str).to_numpy())

@@ -36,6 +36,7 @@ from ngs.decisions.options import (
     prepare_passes,
 )
 from ngs.decisions.scoring import CompletionScorer, rank_options
+from ngs.spark.bridge import per_game
 
 SOURCE_REFS = ("int_decision_passes", "fct_tracking")
 
@@ -290,6 +291,33 @@ def score_options(options: pd.DataFrame, scorer: CompletionScorer) -> pd.DataFra
     return out
 
 
+def _flight_fit_not_stored(arguments: dict) -> str | None:
+    """Why target_options needs every pass at once (ngs.spark.bridge.per_game): no flight-time fit stored
+    with the completion model, so it is fitted on all the passes (completion_scorer)."""
+    from ngs.completion import warehouse as completion_warehouse
+
+    stored = completion_warehouse.stored(arguments["trained"].completion)
+    if stored is None or flight.METADATA_KEY not in stored.metadata:
+        return "no flight-time fit stored with the completion model: it is fitted on every pass"
+    return None
+
+
+# On Spark each game is scored on the executors (ngs.spark.bridge): a pass's options depend on its pass row,
+# its tracking rows, the models and the stored flight-time fit only (else the fit needs every pass: driver)
+@per_game("refs.int_decision_passes", "refs.fct_tracking", unless=_flight_fit_not_stored,
+          schema="game_id bigint, play_id bigint, dataset string, passer_nfl_id bigint, receiver_nfl_id bigint, "
+          "receiver_position_group string, is_actual_target boolean, throw_frame_id int, arrival_frame_id int, "
+          "flight_frames int, flight_time_s double, route_method string, landing_x_std double, "
+          "landing_y_std double, air_distance_yd double, receiver_separation_throw_yd double, "
+          "predicted_separation_yd double, passer_rusher_distance_throw_yd double, passer_speed_throw_yps double, "
+          "time_to_throw_s double, receiver_sideline_distance_arrival_yd double, receiver_speed_arrival_yps double, "
+          "defender_closing_speed_arrival_yps double, defenders_within_radius_arrival int, pass_depth_yd double, "
+          "second_separation_arrival_yd double, defender_speed_arrival_yps double, time_in_air_s double, "
+          "pass_length_yd double, nearest_defender_nfl_id bigint, n_ghosted_defenders int, n_other_defenders int, "
+          "ghost_steps int, ghost_steps_capped int, completion_probability double, option_rank int, "
+          "is_best_option boolean, n_options int, best_completion_probability double, cp_below_best double, "
+          "expected_air_yards double, completion_model_dataset string, completion_model_version string, "
+          "ghosting_model_version string, flight_model string, scoring_fingerprint string")
 def target_options(session, refs: dict, trained: Trained, settings: Settings,
                    inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """marts.fct_target_options: one row per pass and eligible receiver. Incremental (ngs.incremental): only

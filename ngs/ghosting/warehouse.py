@@ -31,6 +31,7 @@ from ngs.errors import ArtifactMissingError
 from ngs.ghosting import MODEL_NAME, closing, data, model_name, scoring
 from ngs.ghosting.model import GhostModel, load
 from ngs.ghosting.scoring import ARRIVAL, REPORT_HORIZONS
+from ngs.spark.bridge import per_game
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,12 @@ def _game_labels(tr: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(per_game[column].astype(str).to_numpy(), index=per_game["game_id"].to_numpy())
 
 
+# On Spark each game is scored on the executors (ngs.spark.bridge): a pass's rows depend on its tracks, its
+# game's labels (dim_games, shipped whole) and the model only
+@per_game("refs." + BALL_IN_AIR, "refs." + PASS_PLAYS,
+          schema="game_id bigint, play_id bigint, nfl_id bigint, split string, throw_frame_id int, frame_id bigint, "
+          "horizon_step bigint, x_pred_std double, y_pred_std double, x_true_std double, y_true_std double, "
+          "error_yd double, model_version string, scoring_fingerprint string")
 def ghost_trajectories(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ScoringSettings,
                        inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """One row per pass, defender, predicted frame (first window after the throw): the warehouse's pass
@@ -291,6 +298,11 @@ CLOSING_COLUMNS = ["game_id", "play_id", "nfl_id", "dataset", "condition", "scor
                    "start_frame", "split", "model_version"]
 
 
+@per_game("refs." + BALL_IN_AIR, "refs." + PASS_PLAYS,
+          schema="game_id bigint, play_id bigint, nfl_id bigint, dataset string, condition string, score double, "
+          "closing double, effort double, superhuman_penalty double, start_dist_yd double, end_dist_yd double, "
+          "max_speed_yps double, n_frames bigint, randomised boolean, start_frame bigint, split string, "
+          "model_version string, scoring_fingerprint string")
 def closing_scores(refs: dict, trained: duckdb.DuckDBPyRelation | None, settings: ClosingSettings,
                    inc: incremental.Increment = incremental.FULL) -> pd.DataFrame:
     """Per-defender closing scores in the three conditions (real / predicted / randomised_25pct), on the

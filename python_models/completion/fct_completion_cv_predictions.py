@@ -6,4 +6,4 @@ from ngs.completion import warehouse
 
 
 def model(dbt, session):
-    return dbt_glue.run(warehouse.train, dbt.ref("fct_pass_features").df())
+    return dbt_glue.run(warehouse.train, dbt_glue.Rows(dbt.ref("fct_pass_features")))

@@ -1,0 +1,190 @@
+"""A DuckDB warehouse's tables copied into Spark, and the dbt Python models run on them there.
+
+The development harness of the Python models on Spark (docs/scale-out.md): the Python models read a few
+tables built by SQL models (PYTHON_INPUTS); copying those from a DuckDB build into Spark tables of the same
+schema and name (parquet, Arrow types kept) lets ``dbt run --select <python models>`` run on Spark without
+the SQL models, and each Python model's table can then be compared with the DuckDB build's.
+
+    python -m ngs.spark.mirror --duckdb warehouse/ngs.duckdb --select tag:python   # one JVM: copy + dbt
+
+Spark settings come from the ``NGS_SPARK_*`` variables (ngs.spark.settings), as for ``ngs spark dbt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ngs.errors import NgsError
+from ngs.paths import REPO_ROOT
+
+PYTHON_MODELS_DIR = REPO_ROOT / "python_models"
+
+
+def python_models() -> list[str]:
+    """The names of the dbt Python models (python_models/**/*.py, the file names)."""
+    return sorted(p.stem for p in PYTHON_MODELS_DIR.rglob("*.py") if not p.name.startswith("_"))
+
+
+def python_inputs() -> list[str]:
+    """The refs of the Python models that are not Python models themselves: what a DuckDB build must give
+    Spark (the literal names in ``dbt.ref("...")`` calls, as dbt's parser reads them)."""
+    own = set(python_models())
+    refs: set[str] = set()
+    for path in PYTHON_MODELS_DIR.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "ref"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                refs.add(node.args[0].value)
+    return sorted(refs - own)
+
+
+def duckdb_tables(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, str]:
+    """name -> its schema in the DuckDB warehouse (tables and views); a name not there is an error."""
+    rows = con.execute("select table_schema, table_name from information_schema.tables "
+                       "where table_catalog = current_database()").fetchall()
+    where: dict[str, list[str]] = {}
+    for schema, name in rows:
+        where.setdefault(name, []).append(schema)
+    missing = [n for n in names if n not in where]
+    if missing:
+        raise NgsError(f"the DuckDB warehouse has no table {', '.join(missing)} (build it with `ngs build` first)")
+    ambiguous = [n for n in names if len(where[n]) > 1]
+    if ambiguous:
+        raise NgsError(f"tables in more than one schema: {', '.join(ambiguous)}")
+    return {n: where[n][0] for n in names}
+
+
+def mirror(spark, warehouse: Path, names: list[str] | None = None) -> dict[str, int]:
+    """Copy ``names`` (default: :func:`python_inputs`) from the DuckDB file ``warehouse`` into Spark tables
+    ``<schema>.<name>`` (parquet, replaced), types as Arrow carries them. Returns name -> rows."""
+    names = python_inputs() if names is None else names
+    if not Path(warehouse).is_file():
+        raise NgsError(f"no DuckDB warehouse at {warehouse}")
+    copied = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for name, schema in duckdb_tables(con, names).items():
+            table = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table()
+            spark.sql(f"create database if not exists `{schema}`")
+            spark.sql(f"drop table if exists `{schema}`.`{name}`")
+            spark.createDataFrame(table).write.format("parquet").mode("overwrite").saveAsTable(f"`{schema}`.`{name}`")
+            copied[name] = table.num_rows
+    return copied
+
+
+# What differs between two builds by nature, left out of the comparison: wall times measured by the training
+MEASURED = {"ghosting_model_training": lambda f: f[~f["metric"].isin(["train_seconds", "total_seconds"])]}
+
+
+def run(warehouse: Path, select: str, project_dir: Path = REPO_ROOT, extra_dbt: list[str] | None = None,
+        compare: list[str] | None = None, tol: float = 1e-6) -> dict:
+    """One Spark session (ngs.spark.launcher): mirror the Python models' inputs from ``warehouse``, then
+    ``dbt run --select <select>`` on Spark, then (``compare``: model names) each model's Spark table against
+    the DuckDB build's. Returns {"copied": {table: rows}, "ok": dbt succeeded, "dbt_s": seconds,
+    "mirror_s": seconds, "differences": {model: [difference, ...]}, "rows": {model: rows on Spark}}."""
+    from ngs.spark import launcher
+    from ngs.spark import settings as spark_settings
+
+    cfg = spark_settings.load()
+    launcher._export_settings(cfg)
+    spark = launcher.start_session(cfg)
+    try:
+        started = time.monotonic()
+        copied = mirror(spark, warehouse)
+        mirror_s = time.monotonic() - started
+        launcher.register()
+        from dbt.cli.main import dbtRunner
+
+        args = ["run", "--select", select, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+                "--target", "spark", *(extra_dbt or [])]
+        started = time.monotonic()
+        result = dbtRunner().invoke(args)
+        seconds = time.monotonic() - started
+        if result.exception is not None and not result.success:
+            raise NgsError(f"dbt run on Spark failed: {result.exception}")
+        report = {"copied": copied, "ok": bool(result.success), "dbt_s": seconds, "mirror_s": mirror_s,
+                  "differences": {}, "rows": {}}
+        if compare and result.success:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                for name, schema in duckdb_tables(con, compare).items():
+                    duck = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table().to_pandas()
+                    other = spark.table(f"`{schema}`.`{name}`").toArrow().to_pandas()
+                    report["rows"][name] = len(other)
+                    keep = MEASURED.get(name, lambda f: f)
+                    report["differences"][name] = frame_differences(keep(duck), keep(other), tol)
+        return report
+    finally:
+        launcher.stop_session()
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in a canonical order: by every column (floats rounded to 6 digits for the order only)."""
+    key = frame.copy()
+    for c in key.columns:
+        if pd.api.types.is_float_dtype(key[c]):
+            key[c] = key[c].round(6)
+        key[c] = key[c].astype(str)
+    order = key.sort_values(list(key.columns), kind="mergesort").index
+    return frame.loc[order].reset_index(drop=True)
+
+
+def frame_differences(left: pd.DataFrame, right: pd.DataFrame, tol: float = 1e-6, limit: int = 5) -> list[str]:
+    """How two tables differ ([] when equal): the same columns, the same number of rows, and in a canonical
+    row order every value equal (numbers within ``tol``, relative above 1; missing equals missing)."""
+    if sorted(left.columns) != sorted(right.columns):
+        return [f"columns differ: {sorted(left.columns)} vs {sorted(right.columns)}"]
+    if len(left) != len(right):
+        return [f"{len(left)} rows vs {len(right)}"]
+    a, b = _sorted(left), _sorted(right[list(left.columns)])
+    out, bad = [], 0
+    for c in a.columns:
+        x, y = a[c], b[c]
+        numeric = all(pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v) for v in (x, y))
+        if numeric:
+            xf, yf = x.astype("float64").to_numpy(), y.astype("float64").to_numpy()
+            same = (np.isnan(xf) & np.isnan(yf)) | (np.abs(xf - yf) <= tol * np.maximum(1.0, np.abs(xf)))
+        else:
+            same = np.array([(pd.isna(u) and pd.isna(v)) or (not pd.isna(u) and not pd.isna(v) and u == v)
+                             for u, v in zip(x.tolist(), y.tolist(), strict=True)], dtype=bool)
+        for i in np.flatnonzero(~same):
+            bad += 1
+            if bad <= limit:
+                out.append(f"{c} row {i}: {x.iloc[i]!r} vs {y.iloc[i]!r}")
+    if bad > limit:
+        out.append(f"{bad - limit} more differing values")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ngs.spark.mirror", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duckdb", type=Path, required=True, help="the DuckDB warehouse built by `ngs build`")
+    parser.add_argument("--select", default="tag:python", help="dbt --select of the Python models to run")
+    parser.add_argument("--compare", action="store_true",
+                        help="compare each Python model's Spark table with the DuckDB build's (exit 1 if any differ)")
+    args = parser.parse_args(argv)
+    try:
+        report = run(args.duckdb, args.select, compare=python_models() if args.compare else None)
+    except NgsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, rows in report["copied"].items():
+        print(f"copied {name}: {rows} rows", file=sys.stderr)
+    print(f"mirror {report['mirror_s']:.1f} s; dbt run --select {args.select} on Spark: "
+          f"{'ok' if report['ok'] else 'failed'} in {report['dbt_s']:.1f} s", file=sys.stderr)
+    differ = False
+    for name, diffs in report["differences"].items():
+        print(f"{name}: {report['rows'][name]} rows, " + ("equal to DuckDB's" if not diffs else
+              "DIFFERS: " + "; ".join(diffs)), file=sys.stderr)
+        differ = differ or bool(diffs)
+    return 0 if report["ok"] and not differ else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
