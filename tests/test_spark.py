@@ -376,6 +376,29 @@ def test_rows_hands_a_function_the_relations_rows_and_duckdb_arguments_stay_on_d
 
 
 @pytest.mark.timeout(60)
+def test_spark_path_refuses_an_incremental_table_and_optional_ref_knows_sparks_missing_table():
+    from ngs import dbt_glue, incremental
+    from ngs.errors import NgsError
+    from ngs.spark.bridge import _Substitute
+
+    con = duckdb.connect()
+    sub = _Substitute(con)
+    full = incremental.Increment(None, object(), "fct_x")
+    assert sub(full).session is full.session and sub(full).this is None
+    with pytest.raises(NgsError, match="fct_x: incremental scoring needs delete"):
+        sub((1, {"inc": incremental.Increment("marts.fct_x", None, "fct_x")}))
+
+    class AnalysisException(Exception):  # what spark.table raises (pyspark.errors), by name
+        pass
+
+    with dbt_glue.optional_ref() as ref:
+        raise AnalysisException("[TABLE_OR_VIEW_NOT_FOUND] The table or view `marts`.`x` cannot be found.")
+    assert ref.relation is None
+    with pytest.raises(AnalysisException), dbt_glue.optional_ref():
+        raise AnalysisException("[UNRESOLVED_COLUMN] a column")
+
+
+@pytest.mark.timeout(60)
 def test_per_game_declarations_name_real_arguments_and_their_schemas_parse():
     import inspect
 
