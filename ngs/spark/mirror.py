@@ -92,6 +92,8 @@ def run(warehouse: Path, select: str, project_dir: Path = REPO_ROOT, extra_dbt: 
     from ngs.spark import launcher
     from ngs.spark import settings as spark_settings
 
+    if not Path(warehouse).is_file():   # before a JVM starts
+        raise NgsError(f"no DuckDB warehouse at {warehouse}")
     cfg = spark_settings.load()
     launcher._export_settings(cfg)
     spark = launcher.start_session(cfg)
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = run(args.duckdb, args.select, compare=python_models() if args.compare else None)
-    except NgsError as exc:
+    except (NgsError, duckdb.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, rows in report["copied"].items():
