@@ -59,8 +59,10 @@ lint: venv
 	$(BIN)/ruff check ngs python_models tests
 	$(BIN)/sqlfluff lint models --processes 2
 
+## bench: every figure in one run (GAMES=10): the build and its stages, pandas (pandas_s), the same work (same_work_s,
+# same_work_speedup_vs_pandas), the floor (floor_s, vs_floor) and an appended week (incremental_week_s)
 bench: venv
-	$(BIN)/ngs bench --games $(or $(GAMES),10) --json
+	$(BIN)/ngs bench --games $(or $(GAMES),10) --json --incremental
 
 clean:
 	rm -rf target warehouse artifacts data .superset screenshots

@@ -480,6 +480,7 @@ def measure_append(games: int, seed: int, warehouse: Path, env: dict[str, str], 
     con.close()
     return {
         "incremental_week_s": round(appended["seconds"], 2),
+        "incremental_week_cpu_s": round(appended["cpu_s"], 2),
         "incremental_week_peak_rss_mb": round(appended["peak_rss_mb"], 1),
         "incremental_rows_after": int(rows),
         "incremental_balanced": bool(balanced),

@@ -14,7 +14,17 @@ fct_target_options) is ``materialized='incremental'`` in dbt. Every row it write
 On an incremental run (dbt's ``is_incremental``: the table exists and the run is no ``--full-refresh``)
 :func:`plan` compares the current fingerprint of every pass with the stored one: a pass whose fingerprint
 is unchanged keeps its rows; the others (new, changed, or gone from the inputs) have their rows deleted in
-the model's own transaction (``session`` is dbt's cursor) and the new or changed ones are scored. So the
+the model's own transaction (``session`` is dbt's cursor) and the new or changed ones are scored.
+
+A pass can give a model no rows (no target, no defender, no pre-throw tracking of the receivers), so the
+model's table alone cannot tell "scored, nothing to write" from "never scored". Each run therefore also
+writes the marker table ``<model>__scored`` (game_id, play_id, scoring_fingerprint; same schema as the model)
+= every pass of the run's inputs with its current fingerprint: after the run each of them is either kept
+unchanged or was scored now. :func:`plan` reads the stored fingerprints from it (and from the rows, which
+win where they disagree); a warehouse without the marker (an older build) falls back to the rows and gets
+it on that run. A full build (or ``--full-refresh``, or dbt running the model as a table) rewrites it with
+every pass. It is not a dbt model: nothing reads it but :func:`plan`, and ngs.safety.verify_warehouse and
+the dashboards look only for the relations they know. So the
 table equals a full rebuild's (tests/test_append.py compares every mart), a retrain or a moved LATEST
 (another version) rescores everything, and a full build scores everything as before. Each model prints
 one line ``ngs incremental: <model>: scored N of M passes`` (the dbt log and `ngs build` output).
@@ -32,17 +42,40 @@ KEY = ("game_id", "play_id")
 COLUMN = "scoring_fingerprint"
 
 
+MARKER = "__scored"  # suffix of the marker table: <model>__scored
+
+
 @dataclass
 class Increment:
-    """Where a model writes: ``this`` (its table) when dbt runs it incrementally, else None (score every pass).
-    In a model file: ``incremental.Increment(dbt.this if dbt.is_incremental else None, session, "name")``."""
+    """Where a model writes: ``this`` (its table) when dbt runs it incrementally, else None (score every
+    pass); ``target``: the model's relation on every run (dbt.this), so a full build writes the marker too
+    (None: no marker, e.g. tests and tools scoring outside dbt). In a model file:
+    ``incremental.Increment(dbt.this if dbt.is_incremental else None, session, "name", dbt.this)``."""
     this: object | None
     session: duckdb.DuckDBPyConnection
     name: str
+    target: object | None = None
 
     @property
     def table(self) -> str | None:
         return None if self.this is None else str(self.this)
+
+    @property
+    def marker(self) -> str | None:
+        """The marker table's name (quoted like the model's relation), or None when there is no target."""
+        rel = self.this if self.target is None else self.target
+        if rel is None:
+            return None
+        identifier = getattr(rel, "identifier", None)
+        if identifier is not None:  # dbt's `this`: database, schema, identifier
+            parts = [getattr(rel, "database", None), getattr(rel, "schema", None), f"{identifier}{MARKER}"]
+            return ".".join(_quote(p) for p in parts if p)
+        name = str(rel)
+        return f"{name[:-1]}{MARKER}\"" if name.endswith('"') else f"{name}{MARKER}"
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 FULL = Increment(None, None, "")  # type: ignore[arg-type]  # no table: every pass is scored (tests, tools)
@@ -84,12 +117,14 @@ def fingerprints(hashes: pd.DataFrame, context: str, per_play: pd.Series | None 
 
 def plan(inc: Increment, current: pd.DataFrame) -> pd.DataFrame:
     """The passes of ``current`` (game_id, play_id, scoring_fingerprint) to score. Not incremental: all of
-    them. Incremental: those whose fingerprint differs from the stored rows' (or that have none); the stored
-    rows of those passes and of passes no longer in ``current`` are deleted from the table first."""
+    them. Incremental: those whose fingerprint differs from the stored one (the marker's, or the rows'
+    where they have rows) or that have none; the stored rows of those passes and of passes no longer in
+    ``current`` are deleted from the table first. Either way the marker is rewritten to ``current``."""
     total = len(current)
     if inc.table is None:
         if inc.name:
             _report(inc.name, total, total, 0, "full build")
+        _write_marker(inc, current)
         return current
     columns = [c[0] for c in inc.session.sql(f"select * from {inc.table} limit 0").description]
     if COLUMN not in columns:
@@ -97,7 +132,17 @@ def plan(inc: Increment, current: pd.DataFrame) -> pd.DataFrame:
         # is added so dbt's insert (the existing table's columns) keeps the new rows' fingerprints
         inc.session.execute(f"alter table {inc.table} add column {COLUMN} varchar")
     stored = inc.session.sql(f"select distinct game_id, play_id, {COLUMN} from {inc.table}").df()
-    same = current.merge(stored, on=[*KEY, COLUMN], how="inner")[list(KEY)]
+    marked = _read_marker(inc)
+    if marked is not None:
+        # the marker's fingerprint counts for a pass without rows; a pass with rows keeps the rows' (if the
+        # two disagree the rows were written by another run than the marker: the rows decide)
+        with_rows = stored[list(KEY)].drop_duplicates().assign(_rows=True)
+        marked = marked.merge(with_rows, on=list(KEY), how="left")
+        marked = marked[marked["_rows"].isna()].drop(columns="_rows")
+        stored_all = pd.concat([stored, marked], ignore_index=True)
+    else:
+        stored_all = stored
+    same = current.merge(stored_all, on=[*KEY, COLUMN], how="inner")[list(KEY)].drop_duplicates()
     todo = current.merge(same, on=list(KEY), how="left", indicator=True)
     todo = todo[todo["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
     keep = same.assign(_keep=True)
@@ -113,7 +158,35 @@ def plan(inc: Increment, current: pd.DataFrame) -> pd.DataFrame:
             inc.session.unregister(name)
     changed = len(todo[list(KEY)].merge(stored[list(KEY)].drop_duplicates(), on=list(KEY)))  # had other rows
     _report(inc.name, len(todo), total, len(stale), "incremental", changed)
+    _write_marker(inc, current)
     return todo
+
+
+def _read_marker(inc: Increment) -> pd.DataFrame | None:
+    """The marker's game_id, play_id, scoring_fingerprint, or None when the warehouse has none."""
+    marker = inc.marker
+    if marker is None:
+        return None
+    try:
+        return inc.session.sql(f"select game_id, play_id, {COLUMN} from {marker}").df()
+    except duckdb.CatalogException:
+        return None
+
+
+def _write_marker(inc: Increment, current: pd.DataFrame) -> None:
+    """Replace the marker with ``current``: every pass of this run's inputs and its fingerprint (each one is
+    kept unchanged or scored by this run), in the model's session, so it commits or rolls back with it."""
+    marker = inc.marker
+    if marker is None or inc.session is None:
+        return
+    name = f"ngs_incremental_marker_{inc.name}"
+    inc.session.register(name, current[[*KEY, COLUMN]])
+    try:
+        inc.session.execute(f"create or replace table {marker} as select game_id::bigint as game_id, "
+                            f"play_id::bigint as play_id, {COLUMN}::varchar as {COLUMN} from {name} "
+                            "order by game_id, play_id")
+    finally:
+        inc.session.unregister(name)
 
 
 def _report(name: str, scored: int, total: int, removed: int, how: str, changed: int = 0) -> None:
@@ -153,4 +226,4 @@ def stamp(out: pd.DataFrame, plays: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["COLUMN", "FULL", "Increment", "combine", "fingerprints", "only", "plan", "play_hashes", "stamp"]
+__all__ = ["COLUMN", "FULL", "MARKER", "Increment", "combine", "fingerprints", "only", "plan", "play_hashes", "stamp"]

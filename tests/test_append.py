@@ -1,13 +1,17 @@
 """`ngs build --append --no-train` scores only the new or changed passes (ngs.incremental) and leaves a
 warehouse equal to a full rebuild of the same data with the same stored artefacts: every relation of
-schema marts compared (row sets equal, floats within 1e-9). Small scale: 3 simulated games built and
-trained, 1 more game appended, vs all 4 built at once with --no-train."""
+schema marts compared (row sets equal, floats within 1e-9), the per-pass models' markers
+(``<model>__scored``) included. Small scale: 3 simulated games built and trained once for the module (tests
+append to copies), 1 more game appended, vs all 4 built at once with --no-train."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -81,53 +85,96 @@ def monkeypatch_module():
     mp.undo()
 
 
-def test_append_scores_only_new_passes_and_equals_a_full_rebuild(releases, tmp_path, capfd):
+@pytest.fixture(scope="module")
+def base(releases, tmp_path_factory) -> tuple[Path, Path, dict[str, tuple[int, int, str]]]:
+    """The first 3 games built and trained once for the module: the warehouse (tests append to copies), its
+    artefacts (read only; a test that retrains copies them) and what the full build scored."""
+    first, _ = releases
+    root = tmp_path_factory.mktemp("base")
+    wh, artifacts = root / "first.duckdb", root / "artifacts"
+    with EnvVars(NGS_ARTIFACTS_DIR=str(artifacts)):
+        out = _logged([first], wh)                        # trains: the stored artefacts every build uses
+    return wh, artifacts, _scored(out)
+
+
+def _logged(data: list[Path], warehouse: Path, **kwargs) -> str:
+    """``build(...)`` with the dbt child's output captured at file descriptor 1 (a module fixture has no
+    capfd): the text, which holds the models' ``ngs incremental:`` lines."""
+    with tempfile.TemporaryFile(mode="w+") as f:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(f.fileno(), 1)
+        try:
+            build(data, warehouse, quiet=False, **kwargs)
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+        f.seek(0)
+        return f.read()
+
+
+def _without_rows(warehouse: Path) -> dict[str, int]:
+    """Per per-pass model: passes its marker holds that have no rows in its table (scored, nothing written)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {m: con.execute(f'select count(*) from marts."{m}__scored" as s anti join marts."{m}" as t '
+                               "using (game_id, play_id)").fetchall()[0][0] for m in PER_PASS}
+    finally:
+        con.close()
+
+
+def test_append_scores_only_new_passes_and_equals_a_full_rebuild(releases, base, tmp_path):
     first, nxt = releases
-    with EnvVars(NGS_ARTIFACTS_DIR=str(tmp_path / "artifacts")):
+    base_wh, artifacts, full_first = base
+    assert set(full_first) == set(PER_PASS)
+    assert all(how == "full build" and n == m for n, m, how in full_first.values())
+    # the full build recorded every pass it scored, rows or not; some passes give a model no rows
+    empty = _without_rows(base_wh)
+    assert sum(empty.values()) > 0, f"no pass without rows to test the marker with: {empty}"
+    with EnvVars(NGS_ARTIFACTS_DIR=str(artifacts)):
         appended = tmp_path / "appended.duckdb"
-        build([first], appended, quiet=False)           # trains: the stored artefacts both builds use
-        full_first = _scored(capfd.readouterr().out)
-        assert set(full_first) == set(PER_PASS)
-        assert all(how == "full build" and n == m for n, m, how in full_first.values())
-
-        build([nxt], appended, train=False, append=True, quiet=False)
-        scored = _scored(capfd.readouterr().out)
+        shutil.copyfile(base_wh, appended)
+        scored = _scored(_logged([nxt], appended, train=False, append=True))
         rebuilt = tmp_path / "rebuilt.duckdb"
-        build([first, nxt], rebuilt, train=False, quiet=False)
-        capfd.readouterr()
+        build([first, nxt], rebuilt, train=False, quiet=True)
 
-    # the append scored the new game's passes, not the season's
+    # the append scored exactly the new game's passes: not the season's, and not again the passes that gave
+    # a model no rows (the marker <model>__scored records them)
     assert set(scored) == set(PER_PASS)
     for name, (n, total, how) in scored.items():
         assert how == "incremental", name
-        assert 0 < n < total, f"{name}: the append scored {n} of {total} passes"
-    n, total, _ = scored["fct_completion_probability"]
-    old_passes = full_first["fct_completion_probability"][1]
-    assert n == total - old_passes, "completion: only the new game's passes are scored"
+        old_passes = full_first[name][1]
+        assert 0 < n == total - old_passes, f"{name}: the append scored {n} of {total} passes ({old_passes} old)"
 
-    # every mart of the appended warehouse equals the full rebuild's
+    # every mart of the appended warehouse (the markers too) equals the full rebuild's
     got, want = _marts(appended), _marts(rebuilt)
     assert sorted(got) == sorted(want)
+    assert {f"{m}__scored" for m in PER_PASS} <= set(got)
     assert "fct_completion_cv_predictions" not in got, "the old training table was dropped (not rebuilt)"
     for name in want:
         _assert_same(name, got[name], want[name])
+    for name, (_, total, _) in scored.items():
+        assert len(got[f"{name}__scored"]) == total, f"{name}: the marker holds every pass of the inputs"
 
 
-def test_append_after_a_retrain_uses_latest_and_rescores_everything(releases, tmp_path, capfd):
+def test_append_after_a_retrain_uses_latest_and_rescores_everything(releases, base, tmp_path):
     """LATEST moved after the warehouse was built (a retrain elsewhere): the append scores with LATEST, not
     with the version of the training table the old build left in the warehouse (it is dropped), and
-    rescores every pass of the models whose version changed (every fingerprint holds the version)."""
+    rescores every pass of the models whose version changed (every fingerprint holds the version), those
+    that gave no rows included."""
     first, nxt = releases
-    with EnvVars(NGS_ARTIFACTS_DIR=str(tmp_path / "artifacts")):
+    base_wh, base_artifacts, _ = base
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(base_artifacts, artifacts)             # the retrain must not move the module's LATEST
+    with EnvVars(NGS_ARTIFACTS_DIR=str(artifacts)):
         wh = tmp_path / "w.duckdb"
-        build([first], wh, quiet=True)
+        shutil.copyfile(base_wh, wh)
         old = _versions(wh)
         build([first, nxt], tmp_path / "other.duckdb", quiet=True)   # other data: new versions, LATEST moves
         latest = _versions(tmp_path / "other.duckdb")
         assert latest[0] != old[0], "the completion model was retrained on other passes"
-        capfd.readouterr()
-        build([nxt], wh, train=False, append=True, quiet=False)
-        scored = _scored(capfd.readouterr().out)
+        scored = _scored(_logged([nxt], wh, train=False, append=True))
     assert _versions(wh) == latest
     # the completion version is in the fingerprints of the completion and decisions rows; the ghosting
     # version (the new game may be a held-out one: then the same training games, the same version) in the
@@ -188,6 +235,53 @@ def test_plan_scores_new_and_changed_passes_and_removes_stale_rows():
     todo = incremental.plan(incremental.Increment("old", con, "old"), current)
     assert len(todo) == 3 and con.execute("select count(*) from old").fetchone() == (0,)
     assert incremental.COLUMN in [c[0] for c in con.sql("select * from old").description]
+
+
+def test_marker_keeps_passes_scored_without_rows():
+    """A pass that gave the model no rows is recorded in ``<model>__scored`` and not scored again while its
+    fingerprint holds; a full build rewrites the marker; a warehouse without one falls back to the rows."""
+    from ngs import incremental
+
+    class This:  # dbt's `this`
+        database, schema, identifier = "db", "marts", "t"
+
+        def __repr__(self):
+            return '"db"."marts"."t"'
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as db")
+    con.execute("create schema db.marts")
+    current = pd.DataFrame({"game_id": [1, 1, 2], "play_id": [1, 2, 1], "scoring_fingerprint": ["a", "b", "c"]})
+    # a full build: every pass scored, (1, 2) and (2, 1) gave no rows; the marker holds all three
+    assert len(incremental.plan(incremental.Increment(None, con, "t", This()), current)) == 3
+    con.execute("create table db.marts.t as select 1 as game_id, 1 as play_id, 'a' as scoring_fingerprint")
+    assert incremental.Increment(None, con, "t", This()).marker == '"db"."marts"."t__scored"'
+    marker = 'db.marts."t__scored"'
+    assert con.execute(f"select count(*) from {marker}").fetchall() == [(3,)]
+    inc = incremental.Increment(This(), con, "t", This())
+    nxt = pd.concat([current, pd.DataFrame({"game_id": [3], "play_id": [1], "scoring_fingerprint": ["n"]})])
+    todo = incremental.plan(inc, nxt)
+    assert todo[["game_id", "play_id"]].values.tolist() == [[3, 1]]          # only the new pass
+    assert con.execute(f"select count(*) from {marker}").fetchall() == [(4,)]
+    # a pass without rows whose inputs changed is scored again; one gone from the inputs leaves the marker
+    changed = nxt.assign(scoring_fingerprint=["a", "B", "c", "n"]).iloc[[0, 1, 3]]
+    todo = incremental.plan(inc, changed)
+    assert todo[["game_id", "play_id"]].values.tolist() == [[1, 2]]
+    assert sorted(con.execute(f"select game_id, play_id, scoring_fingerprint from {marker}").fetchall()) == [
+        (1, 1, "a"), (1, 2, "B"), (3, 1, "n")]
+    # the rows win over a marker that disagrees with them: their pass is rescored and its rows replaced
+    con.execute(f"update {marker} set scoring_fingerprint = 'z' where game_id = 1 and play_id = 1")
+    con.execute("update db.marts.t set scoring_fingerprint = 'old'")
+    todo = incremental.plan(inc, changed)
+    assert todo[["game_id", "play_id"]].values.tolist() == [[1, 1]]
+    assert con.execute("select count(*) from db.marts.t").fetchall() == [(0,)]
+    # no marker (a warehouse of an older build): passes without rows are scored, and the marker is written
+    con.execute(f"drop table {marker}")
+    con.execute("insert into db.marts.t values (1, 1, 'a')")
+    todo = incremental.plan(inc, changed)
+    assert todo[["game_id", "play_id"]].values.tolist() == [[1, 2], [3, 1]]
+    assert con.execute(f"select count(*) from {marker}").fetchall() == [(3,)]
+    assert len(incremental.plan(inc, changed)) == 0                       # and holds on the next run
 
 
 def test_fingerprints_follow_rows_context_and_labels():
