@@ -23,7 +23,8 @@ writes the marker table ``<model>__scored`` (game_id, play_id, scoring_fingerpri
 unchanged or was scored now. :func:`plan` reads the stored fingerprints from it (and from the rows, which
 win where they disagree); a warehouse without the marker (an older build) falls back to the rows and gets
 it on that run. A full build (or ``--full-refresh``, or dbt running the model as a table) rewrites it with
-every pass. It is not a dbt model: nothing reads it but :func:`plan`, and ngs.safety.verify_warehouse and
+every pass. Only a model materialised incremental has one (on Spark the per-pass models are tables
+rebuilt in full: no marker). It is not a dbt model: nothing reads it but :func:`plan`, and ngs.safety.verify_warehouse and
 the dashboards look only for the relations they know. So the
 table equals a full rebuild's (tests/test_append.py compares every mart), a retrain or a moved LATEST
 (another version) rescores everything, and a full build scores everything as before. Each model prints
@@ -48,9 +49,13 @@ MARKER = "__scored"  # suffix of the marker table: <model>__scored
 @dataclass
 class Increment:
     """Where a model writes: ``this`` (its table) when dbt runs it incrementally, else None (score every
-    pass); ``target``: the model's relation on every run (dbt.this), so a full build writes the marker too
-    (None: no marker, e.g. tests and tools scoring outside dbt). In a model file:
-    ``incremental.Increment(dbt.this if dbt.is_incremental else None, session, "name", dbt.this)``."""
+    pass); ``target``: the model's relation (dbt.this) on every run of a model materialised incremental, so
+    a full build writes the marker too; None: no marker (a table, as on Spark; tests and tools scoring
+    outside dbt). In a model file (dbt sees the ``config.get`` key only there)::
+
+        marker = dbt.this if dbt.config.get("materialized") == "incremental" else None
+        inc = incremental.Increment(dbt.this if dbt.is_incremental else None, session, "name", marker)
+    """
     this: object | None
     session: duckdb.DuckDBPyConnection
     name: str

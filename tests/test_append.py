@@ -172,7 +172,8 @@ def test_append_after_a_retrain_uses_latest_and_rescores_everything(releases, ba
         shutil.copyfile(base_wh, wh)
         old = _versions(wh)
         # a retrain on other data (only the training models and what they read): new versions, LATEST moves
-        build([first, nxt], tmp_path / "other.duckdb", select="+tag:train", quiet=True)
+        build([first, nxt], tmp_path / "other.duckdb", select="+tag:train",
+              dbt_args=["--indirect-selection", "cautious"], quiet=True)   # the tests of what is built
         latest = _latest(artifacts)
         assert latest[0] != old[0], "the completion model was retrained on other passes"
         scored = _scored(_logged([nxt], wh, train=False, append=True))
