@@ -22,10 +22,10 @@ writes the marker table ``<model>__scored`` (game_id, play_id, scoring_fingerpri
 = every pass of the run's inputs with its current fingerprint: after the run each of them is either kept
 unchanged or was scored now. :func:`plan` reads the stored fingerprints from it (and from the rows, which
 win where they disagree); a warehouse without the marker (an older build) falls back to the rows and gets
-it on that run. A full build (or ``--full-refresh``, or dbt running the model as a table) rewrites it with
-every pass. Only a model materialised incremental has one (on Spark the per-pass models are tables
-rebuilt in full: no marker). It is not a dbt model: nothing reads it but :func:`plan`, and ngs.safety.verify_warehouse and
-the dashboards look only for the relations they know. So the
+it on that run. A full build (or ``--full-refresh``) rewrites it with every pass. Only a model
+materialised incremental has one (on Spark the per-pass models are tables rebuilt in full: no marker).
+It is not a dbt model: nothing reads it but :func:`plan`; ngs.safety.verify_warehouse and the dashboards
+look only for the relations they know. So the
 table equals a full rebuild's (tests/test_append.py compares every mart), a retrain or a moved LATEST
 (another version) rescores everything, and a full build scores everything as before. Each model prints
 one line ``ngs incremental: <model>: scored N of M passes`` (the dbt log and `ngs build` output).
@@ -68,7 +68,7 @@ class Increment:
     @property
     def marker(self) -> str | None:
         """The marker table's name (quoted like the model's relation), or None when there is no target."""
-        rel = self.this if self.target is None else self.target
+        rel = self.target
         if rel is None:
             return None
         identifier = getattr(rel, "identifier", None)
@@ -180,7 +180,8 @@ def _read_marker(inc: Increment) -> pd.DataFrame | None:
 
 def _write_marker(inc: Increment, current: pd.DataFrame) -> None:
     """Replace the marker with ``current``: every pass of this run's inputs and its fingerprint (each one is
-    kept unchanged or scored by this run), in the model's session, so it commits or rolls back with it."""
+    kept unchanged or scored by this run), in the model's session (dbt's cursor), as the deletes of stale
+    rows; a failed build leaves the warehouse as it was anyway (ngs.build builds a copy)."""
     marker = inc.marker
     if marker is None or inc.session is None:
         return
