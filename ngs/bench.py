@@ -4,7 +4,7 @@
 
 1. Simulates G games (seed 7) into `bench/data/g<G>-s<seed>/` (git-ignored), or reuses that release
    when it is already complete (a `_bench.json` marker written after the simulator finished).
-2. Makes sure every model domain has a stored artefact (`artifacts/<domain>/LATEST`); if one is
+2. Makes sure every model family (completion, ghosting) has a usable stored artefact (its store's LATEST); if one is
    missing it trains once on a 2-game release, outside the timed part, and says so (`trained_first`).
 3. Runs `dbt parse` untimed with the build's profile and target folder (`dbt_parse_cold_s`: a first build
    parses the whole project; every later build of the same warehouse parses only what changed), then
@@ -42,7 +42,6 @@ import threading
 import time
 from pathlib import Path
 
-from ngs.artifacts import artifacts_root
 from ngs.paths import REPO_ROOT
 
 BENCH_DIR = Path(os.environ.get("NGS_BENCH_DIR", REPO_ROOT / "bench"))
@@ -196,9 +195,16 @@ def dbt_timings(target: Path) -> tuple[dict[str, float], dict[str, float]]:
 
 def ensure_artifacts(env: dict[str, str]) -> list[str]:
     """Train once on a small release when a model domain has no stored artefact; returns what was trained."""
-    domains = sorted(p.name for p in (REPO_ROOT / "python_models").iterdir()
-                     if p.is_dir() and any(p.glob("*training*.py")))
-    missing = [d for d in domains if not (artifacts_root() / d / "LATEST").exists()]
+    from ngs.completion.artifacts import store as completion_store
+    from ngs.errors import ArtifactMissingError
+    from ngs.ghosting.model import store as ghosting_store
+
+    missing = []
+    for store in (completion_store(), ghosting_store()):
+        try:
+            store.latest()  # the store's own rule: LATEST present and naming a complete version
+        except ArtifactMissingError:
+            missing.append(store.kind)
     if missing:
         data = release(2)
         wh = BENCH_DIR / "wh" / "train.duckdb"

@@ -150,3 +150,22 @@ def test_bench_json_on_one_game(bench_mod):
     assert all(v >= 0 for v in stages.values()) and {"ingest", "clean", "marts", "tests"} <= set(stages)
     assert stages["ingest"] + stages["dbt_overhead"] <= result["build_s"]
     assert 50 < result["peak_rss_mb"] < 64_000 and 50 < result["pandas_peak_rss_mb"] < 64_000
+
+
+def test_ensure_artifacts_asks_each_store_for_latest(tmp_path, monkeypatch):
+    """A model family counts as trained only when its store's LATEST names a complete version: a version
+    folder without LATEST (an old store layout) or an empty root makes the bench train first."""
+    import ngs.bench as bench
+
+    monkeypatch.setenv("NGS_ARTIFACTS_DIR", str(tmp_path))
+    (tmp_path / "completion" / "cp-v1-0000000000").mkdir(parents=True)  # a version, but no LATEST
+    ghost = tmp_path / "ghosting" / "ghost-v2-0000000000"
+    ghost.mkdir(parents=True)
+    for name in ("config.json", "model.pt"):
+        (ghost / name).write_text("x")
+    (tmp_path / "ghosting" / "LATEST").write_text("ghost-v2-0000000000\n")
+    trained = []
+    monkeypatch.setattr(bench, "release", lambda games, seed=bench.SEED: tmp_path / f"g{games}")
+    monkeypatch.setattr(bench, "run_measured", lambda cmd, env: trained.append(cmd) or {})
+    assert bench.ensure_artifacts({}) == ["completion"]
+    assert len(trained) == 1 and "build" in trained[0]
