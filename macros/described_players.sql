@@ -8,14 +8,15 @@
 {%- endmacro %}
 
 {% macro described_passer(description) -%}
-    nullif(regexp_extract({{ description }}, '({{ described_name_regex() }})\s+pass\b', 1), '')
+    nullif(regexp_extract({{ description }}, {{ ngs_regex('(' ~ described_name_regex() ~ ')\\s+pass\\b') }}, 1), '')
 {%- endmacro %}
 
 {% macro described_target(description) -%}
     nullif(
         regexp_extract(
             {{ description }},
-            '\bpass\s+(?:incomplete\s+)?(?:(?:short|deep)\s+)?(?:(?:left|middle|right)\s+)?(?:to|intended\s+for)\s+({{ described_name_regex() }})',
+            {{ ngs_regex('\\bpass\\s+(?:incomplete\\s+)?(?:(?:short|deep)\\s+)?(?:(?:left|middle|right)\\s+)?'
+                         ~ '(?:to|intended\\s+for)\\s+(' ~ described_name_regex() ~ ')') }},
             1
         ),
         ''

@@ -37,7 +37,7 @@
     regexp_matches({{ text }}, '{{ pattern }}'{{ ", 'i'" if ignore_case }})
 {%- endmacro %}
 {% macro spark__ngs_regexp_matches(text, pattern, ignore_case) -%}
-    ({{ text }} rlike '{{ '(?i)' if ignore_case }}{{ pattern | replace('\\', '\\\\') }}')
+    ({{ text }} rlike {{ spark__ngs_regex(('(?i)' if ignore_case else '') ~ pattern) }})
 {%- endmacro %}
 
 {% macro ngs_parse_date(text, format) -%}{{ return(adapter.dispatch('ngs_parse_date')(text, format)) }}{%- endmacro %}
@@ -49,3 +49,48 @@
                           | replace('%H', 'HH') | replace('%M', 'mm') | replace('%S', 'ss') -%}
     cast(try_to_timestamp({{ text }}, '{{ java }}') as date)
 {%- endmacro %}
+
+{#-
+  ngs_regex(pattern): a regular expression as an SQL string literal, written as DuckDB reads it (backslashes
+    as they are, '' for an apostrophe). Spark string literals treat backslashes as escapes: doubled there, and
+    the apostrophe escaped as \'. For regexp_extract, regexp_replace and the like.
+  ngs_regexp_full_match(text, pattern): the whole text matches (DuckDB regexp_full_match; Spark rlike ^(?:p)$).
+  ngs_string_split(text, separator): a list of the parts (DuckDB string_split; Spark split, whose separator is
+    a regular expression: use a separator that means itself there, e.g. ',').
+  ngs_sorted_list(value, condition): an aggregate: the group's values where `condition` holds, sorted
+    ascending (nulls: DuckDB keeps them, last; Spark drops them) (DuckDB list_sort(list(v) filter (where c)); Spark array_sort(collect_list(v) filter (where c))).
+  ngs_cte_materialized(): DuckDB's `materialized` hint after `name as` in a CTE; nothing on Spark.
+-#}
+{% macro ngs_regex(pattern) -%}{{ return(adapter.dispatch('ngs_regex')(pattern)) }}{%- endmacro %}
+{% macro default__ngs_regex(pattern) -%}'{{ pattern }}'{%- endmacro %}
+{% macro spark__ngs_regex(pattern) -%}'{{ pattern | replace('\\', '\\\\') | replace("''", "\\'") }}'{%- endmacro %}
+
+{% macro ngs_regexp_full_match(text, pattern) -%}
+    {{ return(adapter.dispatch('ngs_regexp_full_match')(text, pattern)) }}
+{%- endmacro %}
+{% macro duckdb__ngs_regexp_full_match(text, pattern) -%}
+    regexp_full_match({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro spark__ngs_regexp_full_match(text, pattern) -%}
+    ({{ text }} rlike {{ spark__ngs_regex('^(?:' ~ pattern ~ ')$') }})
+{%- endmacro %}
+
+{% macro ngs_string_split(text, separator) -%}
+    {{ return(adapter.dispatch('ngs_string_split')(text, separator)) }}
+{%- endmacro %}
+{% macro duckdb__ngs_string_split(text, separator) -%}string_split({{ text }}, '{{ separator }}'){%- endmacro %}
+{% macro spark__ngs_string_split(text, separator) -%}split({{ text }}, '{{ separator }}'){%- endmacro %}
+
+{% macro ngs_sorted_list(value, condition='true') -%}
+    {{ return(adapter.dispatch('ngs_sorted_list')(value, condition)) }}
+{%- endmacro %}
+{% macro duckdb__ngs_sorted_list(value, condition) -%}
+    list_sort(list({{ value }}) filter (where {{ condition }}))
+{%- endmacro %}
+{% macro spark__ngs_sorted_list(value, condition) -%}
+    array_sort(collect_list({{ value }}) filter (where {{ condition }}))
+{%- endmacro %}
+
+{% macro ngs_cte_materialized() -%}{{ return(adapter.dispatch('ngs_cte_materialized')()) }}{%- endmacro %}
+{% macro default__ngs_cte_materialized() -%}{%- endmacro %}
+{% macro duckdb__ngs_cte_materialized() -%}materialized{%- endmacro %}

@@ -83,8 +83,30 @@ def register() -> None:
         return {**stock(self), SUBMISSION_METHOD: SessionPythonJobHelper}
 
     SparkAdapter.python_submission_helpers = property(helpers)
+    _keep_ansi_mode()
     SparkAdapter.default_python_submission_method = property(lambda self: SUBMISSION_METHOD)
     SparkAdapter._ngs_session_registered = True
+
+
+def _keep_ansi_mode() -> None:
+    """dbt-spark 1.11 turns Spark's ANSI mode off for every connection (SparkCredentials.__post_init__ forces
+    spark.sql.ansi.enabled=false). The models need it on: they quote identifiers with double quotes ("gameId",
+    "frame.id"), which Spark reads as identifiers only with spark.sql.ansi.doubleQuotedIdentifiers *and* ANSI
+    mode; off, "gameId" is the string 'gameId' and a view silently holds that constant (measured). ANSI mode is
+    Spark 4's default; the models guard every division with nullif and convert untrusted text with try_cast."""
+    from dbt.adapters.spark.connections import SparkCredentials
+
+    if getattr(SparkCredentials, "_ngs_ansi", False):
+        return
+    stock = SparkCredentials.__post_init__
+
+    def post_init(self) -> None:
+        stock(self)
+        self.server_side_parameters["spark.sql.ansi.enabled"] = "true"
+        self.server_side_parameters["spark.sql.ansi.doubleQuotedIdentifiers"] = "true"
+
+    SparkCredentials.__post_init__ = post_init
+    SparkCredentials._ngs_ansi = True
 
 
 def start_session(cfg: spark_settings.SparkSettings | None = None):

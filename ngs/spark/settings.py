@@ -98,6 +98,9 @@ class SparkSettings:
             "spark.pyspark.driver.python": sys.executable,
             "spark.ui.enabled": "false",
             "spark.sql.session.timeZone": "UTC",
+            # the models quote identifiers with double quotes ("gameId", "frame.id"), as DuckDB and the SQL
+            # standard do; Spark reads them as identifiers with this (ANSI mode, on by default in Spark 4)
+            "spark.sql.ansi.doubleQuotedIdentifiers": "true",
         }
 
 

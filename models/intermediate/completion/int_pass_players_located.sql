@@ -11,17 +11,17 @@ passes as (
         throw_frame_id,
         arrival_frame_id,
         passer_nfl_id,
-        target_nfl_id,
+        target_nfl_id
     from {{ ref('fct_pass_events') }}
     where throw_frame_id is not null
         and arrival_frame_id is not null
 ),
 
 moments as (
-    select game_id, play_id, 'throw' as moment, throw_frame_id as frame_id, passer_nfl_id, target_nfl_id,
+    select game_id, play_id, 'throw' as moment, throw_frame_id as frame_id, passer_nfl_id, target_nfl_id
     from passes
     union all
-    select game_id, play_id, 'arrival' as moment, arrival_frame_id as frame_id, passer_nfl_id, target_nfl_id,
+    select game_id, play_id, 'arrival' as moment, arrival_frame_id as frame_id, passer_nfl_id, target_nfl_id
     from passes
 ),
 
@@ -36,7 +36,7 @@ tracking as (
         y_std,
         speed_yps,
         vx,
-        vy,
+        vy
     from {{ ref('fct_tracking') }}
     where not is_ball
 ),
@@ -59,7 +59,7 @@ located as (
         tracking.y_std,
         tracking.speed_yps,
         tracking.vx,
-        tracking.vy,
+        tracking.vy
     from moments
     inner join tracking
         on moments.game_id = tracking.game_id

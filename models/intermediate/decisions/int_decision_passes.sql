@@ -13,7 +13,7 @@ ball_at_snap as (
         tracking.game_id,
         tracking.play_id,
         tracking.x_std,
-        tracking.y_std,
+        tracking.y_std
     from {{ ref('fct_tracking') }} as tracking
     inner join passes
         on tracking.game_id = passes.game_id
@@ -39,7 +39,7 @@ select
     ball_at_snap.x_std as ball_snap_x_std,
     ball_at_snap.y_std as ball_snap_y_std,
     passes.down,
-    passes.yards_to_go,
+    passes.yards_to_go
 from passes
 left join ball_at_snap
     on passes.game_id = ball_at_snap.game_id

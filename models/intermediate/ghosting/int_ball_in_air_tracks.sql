@@ -18,7 +18,7 @@ outputs as (
         x_std,
         y_std,
         min(frame_id) over (partition by game_id, play_id) as throw_frame_id,
-        max(frame_id) over (partition by game_id, play_id) as arrival_frame_id,
+        max(frame_id) over (partition by game_id, play_id) as arrival_frame_id
     from {{ ref('fct_tracking') }}
     where source = 'bdb2026'
         and frame_phase = 'output'
@@ -49,7 +49,7 @@ select
     passes.ball_arrival_y_std as ball_land_y_std,
     passes.down,
     passes.yards_to_go,
-    passes.line_of_scrimmage_x_std,
+    passes.line_of_scrimmage_x_std
 from outputs
 left join passes
     on outputs.game_id = passes.game_id

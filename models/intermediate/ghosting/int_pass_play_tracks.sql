@@ -20,7 +20,7 @@ tracking as (
         source,
         position_group,
         x_std,
-        y_std,
+        y_std
     from {{ ref('fct_tracking') }}
     where not coalesce(is_ball, false)
         and source is distinct from 'bdb2026'
@@ -46,7 +46,7 @@ select
     passes.ball_arrival_y_std as ball_land_y_std,
     passes.down,
     passes.yards_to_go,
-    passes.line_of_scrimmage_x_std,
+    passes.line_of_scrimmage_x_std
 from tracking
 inner join passes
     on tracking.game_id = passes.game_id

@@ -16,17 +16,17 @@ passes as (
         ball_throw_x_std,
         ball_throw_y_std,
         ball_arrival_x_std,
-        ball_arrival_y_std,
+        ball_arrival_y_std
     from {{ ref('fct_pass_events') }}
 ),
 
 plays as (
-    select game_id, play_id, down, yards_to_go,
+    select game_id, play_id, down, yards_to_go
     from {{ ref('fct_plays') }}
 ),
 
 games as (
-    select game_id, dataset, season, week,
+    select game_id, dataset, season, week
     from {{ ref('dim_games') }}
 )
 
@@ -47,7 +47,7 @@ select
     passes.ball_arrival_x_std,
     passes.ball_arrival_y_std,
     plays.down,
-    plays.yards_to_go,
+    plays.yards_to_go
 from passes
 left join plays
     on passes.game_id = plays.game_id

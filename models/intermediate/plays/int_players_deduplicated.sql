@@ -9,7 +9,8 @@ ranked as (
             partition by nfl_id
             order by
                 {{ source_priority('source') }},
-                (height_in is not null)::int + (weight_lb is not null)::int + (position is not null)::int desc
+                cast(height_in is not null as int) + cast(weight_lb is not null as int)
+                + cast(position is not null as int) desc
         ) as source_rank
     from {{ ref('int_players_unioned') }}
     where nfl_id is not null

@@ -46,7 +46,7 @@ output_only_arrivals as (
     select
         game_id,
         play_id,
-        arg_max(x, frame_id) as target_arrival_x
+        {{ ngs_arg_max('x', 'frame_id') }} as target_arrival_x
     from {{ ref('int_tracking_unioned') }}
     where source = 'bdb2026'
         and frame_phase = 'output'

@@ -29,7 +29,7 @@ plays as (
             when play_description ilike '%intercepted%' then 'IN'
             when play_description ilike '%pass incomplete%' then 'I'
             when play_description ilike '%sacked%' then 'S'
-            when regexp_matches(play_description, '\bpass\b[^.]*\bto\b', 'i') then 'C'
+            when {{ ngs_regexp_matches('play_description', '\\bpass\\b[^.]*\\bto\\b', true) }} then 'C'
         end as description_pass_result
     from {{ ref('int_plays_unioned') }}
 )

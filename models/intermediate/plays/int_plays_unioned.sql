@@ -21,7 +21,7 @@ bdb2019 as (
         plays.yards_gained,
         plays.offense_formation,
         plays.pass_coverage,
-        cast(null as varchar) as play_direction,
+        cast(null as string) as play_direction,
         cast(null as double) as ball_land_x,
         cast(null as double) as ball_land_y
     from {{ ref('stg_bdb2019__plays') }} as plays
@@ -45,7 +45,7 @@ bdb_weekly as (
         yards_gained,
         offense_formation,
         pass_coverage,
-        cast(null as varchar) as play_direction,
+        cast(null as string) as play_direction,
         cast(null as double) as ball_land_x,
         cast(null as double) as ball_land_y
     from {{ ref('stg_bdb_weekly__plays') }}
@@ -63,10 +63,10 @@ ngs_highlights as (
         defensive_club,
         cast(absolute_yardline_number as double) as absolute_yardline_number,
         play_description,
-        cast(null as varchar) as pass_result,  -- not in this source: from events / description
+        cast(null as string) as pass_result,  -- not in this source: from events / description
         cast(null as double) as yards_gained,
-        cast(null as varchar) as offense_formation,
-        cast(null as varchar) as pass_coverage,
+        cast(null as string) as offense_formation,
+        cast(null as string) as pass_coverage,
         play_direction,
         cast(null as double) as ball_land_x,
         cast(null as double) as ball_land_y
@@ -85,18 +85,23 @@ bdb2026_input_plays as (
     group by game_id, play_id
 ),
 
-supplementary_latest as (
+supplementary_ranked as (
     -- a play described by several loaded supplementary files (an append that brings the release's whole
     -- play table again): the row of the file loaded last wins, so a play is described once
-    select supplementary.*
-    from {{ ref('stg_bdb2026__supplementary') }} as supplementary
-    left join {{ ref('stg_ingest__load_manifest') }} as manifest
-        on supplementary.source_file = manifest.source_file
-    qualify
+    select
+        supplementary.*,
         row_number() over (
             partition by supplementary.game_id, supplementary.play_id
             order by manifest.loaded_at desc nulls last, supplementary.source_file desc
-        ) = 1
+        ) as file_rank
+    from {{ ref('stg_bdb2026__supplementary') }} as supplementary
+    left join {{ ref('stg_ingest__load_manifest') }} as manifest
+        on supplementary.source_file = manifest.source_file
+),
+
+supplementary_latest as (
+    select * from supplementary_ranked
+    where file_rank = 1
 ),
 
 bdb2026 as (
@@ -136,13 +141,23 @@ bdb2026 as (
         and input_plays.play_id = supplementary.play_id
 ),
 
+-- the columns only the BDB 2026 supplementary states (NULL for the other releases)
+{%- set bdb2026_only = {
+    'yardline_side': 'string', 'yardline_number': 'integer', 'pass_length_yd': 'double', 'route': 'string',
+    'coverage_man_zone': 'string', 'is_play_action': 'boolean', 'dropback_type': 'string',
+    'dropback_distance_yd': 'double', 'pass_location_type': 'string', 'defenders_in_the_box': 'double',
+    'receiver_alignment': 'string', 'is_nullified_by_penalty': 'boolean'} %}
+
 unioned as (
-    select * from bdb2019
-    union all by name
-    select * from bdb_weekly
-    union all by name
-    select * from ngs_highlights
-    union all by name
+    {%- for release in ['bdb2019', 'bdb_weekly', 'ngs_highlights'] %}
+    select
+        *,
+        {%- for column, type in bdb2026_only.items() %}
+        cast(null as {{ type }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ release }}
+    union all
+    {%- endfor %}
     select * from bdb2026
 )
 

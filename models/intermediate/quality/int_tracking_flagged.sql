@@ -45,7 +45,7 @@ files as (
 
 tracking as (
     select
-        standardised.* exclude (source_file),  -- noqa: RF02
+        {{ ngs_star_except(ref('int_tracking_standardised'), ['source_file'], 'standardised') }},  -- noqa: RF02
         files.file_rank,
         coalesce(
             standardised.s < 0 or standardised.a < 0 or standardised.dis < 0
@@ -99,7 +99,7 @@ steps as (
         has_valid_values and frame_id = prev_frame_id as is_duplicate_key,
         nullif(frame_id - prev_frame_id, 0) / {{ fps }} as dt_s,
         nullif(prev_frame_id - prev2_frame_id, 0) / {{ fps }} as prev_dt_s,
-        sqrt((x_std - prev_x_std) ^ 2 + (y_std - prev_y_std) ^ 2) as step_yd,
+        sqrt(power(x_std - prev_x_std, 2) + power(y_std - prev_y_std, 2)) as step_yd,
         s is not null and dir_std is not null as has_reported_velocity
     from lagged
 ),
@@ -169,10 +169,7 @@ checked as (
 
 ruled as (
     select
-        * exclude (
-            prev_frame_id, prev2_frame_id, prev_x_std, prev_y_std, prev2_x_std, prev2_y_std,
-            prev_s, prev_dir_std, prev_vx, prev_vy, prev_dt_s
-        ),
+        *,
         case
             when breaks_duplicate_key then 'duplicate_key'
             when breaks_missing_position then 'missing_position'
@@ -195,7 +192,7 @@ play_shares as (
     select
         game_id,
         play_id,
-        avg((row_rule is not null)::int) as play_bad_share
+        avg(cast(row_rule is not null as int)) as play_bad_share
     from ruled
     group by game_id, play_id
 )

@@ -84,7 +84,7 @@ player_names as (
     -- per player, the receiver name his plays' descriptions give most often, and on what share of them
     select
         nfl_id,
-        arg_max(target_described_name, plays) as modal_name,
+        {{ ngs_arg_max('target_described_name', 'plays') }} as modal_name,
         max(plays) / sum(plays) as name_share
     from player_name_counts
     group by nfl_id
@@ -137,7 +137,7 @@ ranked as (
     select
         *,
         bool_or(is_stated_target) over play as play_has_stated_target,
-        count(*) filter (where membership_score > 0) over play as players_scored_offence,
+        count(case when membership_score > 0 then 1 end) over play as players_scored_offence,
         row_number() over (
             partition by game_id, play_id
             order by

@@ -59,7 +59,7 @@ enriched as (
             when
                 tracking.club is not null and games.home_club is not null
                 and tracking.club not in (games.home_club, games.visitor_club)
-                and not list_contains(string_split(coalesce(tracking.input_rules, ''), ','), 'unexpected_team')
+                and not {{ ngs_list_contains(ngs_string_split("coalesce(tracking.input_rules, '')", ','), "'unexpected_team'") }}
                 then concat_ws(',', tracking.input_rules, 'unexpected_team')
             else tracking.input_rules
         end as input_rules
@@ -78,7 +78,30 @@ enriched as (
 sided as (
     -- on offence: as the source said, else when his club is the play's possession club
     select
-        * exclude (stated_is_offense, possession_club),
+        source,
+        source_file,
+        source_row,
+        game_id,
+        play_id,
+        nfl_id,
+        frame_id,
+        frame_phase,
+        time,
+        display_name,
+        jersey_number,
+        club,
+        is_ball,
+        position,
+        play_direction,
+        x,
+        y,
+        s,
+        a,
+        dis,
+        o,
+        dir,
+        event,
+        input_rules,
         case
             when is_ball then null
             when stated_is_offense is not null then stated_is_offense

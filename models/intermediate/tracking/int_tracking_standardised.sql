@@ -14,7 +14,7 @@ directions as (
 
 standardised as (
     select
-        tracking.* exclude (play_direction),  -- noqa: RF02
+        {{ ngs_star_except(ref('int_tracking_enriched'), ['play_direction'], 'tracking') }},  -- noqa: RF02
         directions.play_direction,
         directions.direction_method,
         directions.play_direction is not null as is_standardised,

@@ -55,7 +55,7 @@ bdb2026_output as (
         input_players.display_name,
         cast(null as integer) as jersey_number,
         sided.club,
-        cast(null as varchar) as team_side,
+        cast(null as string) as team_side,
         false as is_ball,
         sided.is_offense,
         input_players.position,
@@ -67,7 +67,7 @@ bdb2026_output as (
         cast(null as double) as dis,
         cast(null as double) as o,
         cast(null as double) as dir,
-        cast(null as varchar) as event,
+        cast(null as string) as event,
         output_tracking.input_rules
     from {{ ref('stg_bdb2026__output_tracking') }} as output_tracking
     left join bdb2026_input_plays as input_plays

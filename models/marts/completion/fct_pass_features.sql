@@ -25,7 +25,7 @@ passes as (
         ball_throw_y_std,
         ball_arrival_x_std,
         ball_arrival_y_std,
-        ball_throw_x_std is not null and ball_arrival_x_std is not null as is_ball_tracked,
+        ball_throw_x_std is not null and ball_arrival_x_std is not null as is_ball_tracked
     from {{ ref('fct_pass_events') }}
     where throw_frame_id is not null
         and arrival_frame_id is not null
@@ -49,12 +49,12 @@ plays as (
         pass_location_type,
         defenders_in_the_box,
         offense_formation,
-        receiver_alignment,
+        receiver_alignment
     from {{ ref('fct_plays') }}
 ),
 
 games as (
-    select game_id, dataset, season, week,
+    select game_id, dataset, season, week
     from {{ ref('dim_games') }}
 ),
 
@@ -64,12 +64,12 @@ ball_landings as (
         game_id,
         play_id,
         any_value(ball_land_x) as ball_land_x,
-        any_value(ball_land_y) as ball_land_y,
+        any_value(ball_land_y) as ball_land_y
     from {{ ref('stg_bdb2026__input_tracking') }}
     group by game_id, play_id
 ),
 
-located as materialized (
+located as {{ ngs_cte_materialized() }} (
     select
         game_id,
         play_id,
@@ -80,24 +80,24 @@ located as materialized (
         y_std,
         speed_yps,
         vx,
-        vy,
+        vy
     from {{ ref('int_pass_players_located') }}
 ),
 
 targets as (
-    select game_id, play_id, moment, x_std, y_std, speed_yps, vx, vy,
+    select game_id, play_id, moment, x_std, y_std, speed_yps, vx, vy
     from located
     where role = 'target'
 ),
 
 passers_at_throw as (
-    select game_id, play_id, x_std, y_std, speed_yps,
+    select game_id, play_id, x_std, y_std, speed_yps
     from located
     where role = 'passer' and moment = 'throw'
 ),
 
 defenders as (
-    select game_id, play_id, moment, nfl_id, x_std, y_std, speed_yps, vx, vy,
+    select game_id, play_id, moment, nfl_id, x_std, y_std, speed_yps, vx, vy
     from located
     where role = 'defense'
 ),
@@ -112,7 +112,7 @@ target_defender_offsets as (
         defenders.x_std - targets.x_std as dx,
         defenders.y_std - targets.y_std as dy,
         defenders.vx - targets.vx as dvx,
-        defenders.vy - targets.vy as dvy,
+        defenders.vy - targets.vy as dvy
     from targets
     inner join defenders
         on targets.game_id = defenders.game_id
@@ -127,8 +127,8 @@ target_defender_pairs as (
         play_id,
         moment,
         defender_speed_yps,
-        sqrt(dx ^ 2 + dy ^ 2) as dist_yd,
-        -(dx * dvx + dy * dvy) / nullif(sqrt(dx ^ 2 + dy ^ 2), 0) as closing_speed_yps,
+        sqrt(power(dx, 2) + power(dy, 2)) as dist_yd,
+        -(dx * dvx + dy * dvy) / nullif(sqrt(power(dx, 2) + power(dy, 2)), 0) as closing_speed_yps
     from target_defender_offsets
 ),
 
@@ -138,12 +138,12 @@ coverage as (
         play_id,
         min(dist_yd) filter (where moment = 'throw') as receiver_separation_throw_yd,
         min(dist_yd) filter (where moment = 'arrival') as receiver_separation_arrival_yd,
-        list_sort(list(dist_yd) filter (where moment = 'throw'))[2] as second_separation_throw_yd,
-        list_sort(list(dist_yd) filter (where moment = 'arrival'))[2] as second_separation_arrival_yd,
-        arg_min(closing_speed_yps, dist_yd) filter (where moment = 'arrival') as defender_closing_speed_arrival_yps,
-        arg_min(defender_speed_yps, dist_yd) filter (where moment = 'arrival') as defender_speed_arrival_yps,
+        {{ ngs_list_element(ngs_sorted_list('dist_yd', "moment = 'throw'"), 2) }} as second_separation_throw_yd,
+        {{ ngs_list_element(ngs_sorted_list('dist_yd', "moment = 'arrival'"), 2) }} as second_separation_arrival_yd,
+        {{ ngs_arg_min('closing_speed_yps', 'dist_yd') }} filter (where moment = 'arrival') as defender_closing_speed_arrival_yps,
+        {{ ngs_arg_min('defender_speed_yps', 'dist_yd') }} filter (where moment = 'arrival') as defender_speed_arrival_yps,
         count(*) filter (where moment = 'throw' and dist_yd <= {{ radius_yd }}) as defenders_within_radius_throw,
-        count(*) filter (where moment = 'arrival' and dist_yd <= {{ radius_yd }}) as defenders_within_radius_arrival,
+        count(*) filter (where moment = 'arrival' and dist_yd <= {{ radius_yd }}) as defenders_within_radius_arrival
     from target_defender_pairs
     group by game_id, play_id
 ),
@@ -152,8 +152,10 @@ pressure as (
     select
         passers_at_throw.game_id,
         passers_at_throw.play_id,
-        min(sqrt((defenders.x_std - passers_at_throw.x_std) ^ 2 + (defenders.y_std - passers_at_throw.y_std) ^ 2))
-            as passer_rusher_distance_throw_yd,
+        min(sqrt(
+            power(defenders.x_std - passers_at_throw.x_std, 2) + power(defenders.y_std - passers_at_throw.y_std, 2)
+        ))
+            as passer_rusher_distance_throw_yd
     from passers_at_throw
     inner join defenders
         on passers_at_throw.game_id = defenders.game_id
@@ -174,7 +176,7 @@ flight as (
         if(passes.is_ball_tracked, passes.ball_throw_x_std, passers_at_throw.x_std) as throw_x_std,
         if(passes.is_ball_tracked, passes.ball_throw_y_std, passers_at_throw.y_std) as throw_y_std,
         if(passes.is_ball_tracked, passes.ball_arrival_x_std, target_arrival.x_std) as arrival_x_std,
-        if(passes.is_ball_tracked, passes.ball_arrival_y_std, target_arrival.y_std) as arrival_y_std,
+        if(passes.is_ball_tracked, passes.ball_arrival_y_std, target_arrival.y_std) as arrival_y_std
     from passes
     left join targets as target_arrival
         on passes.game_id = target_arrival.game_id
@@ -198,7 +200,7 @@ features as (
         passes.throw_frame_id,
         passes.arrival_frame_id,
         flight.air_distance_method,
-        sqrt((flight.arrival_x_std - flight.throw_x_std) ^ 2 + (flight.arrival_y_std - flight.throw_y_std) ^ 2)
+        sqrt(power(flight.arrival_x_std - flight.throw_x_std, 2) + power(flight.arrival_y_std - flight.throw_y_std, 2))
             as air_distance_yd,
         coverage.receiver_separation_throw_yd,
         coverage.receiver_separation_arrival_yd,
@@ -228,14 +230,16 @@ features as (
         end as pass_length_method,
         {{ length }} - 10 - passes.line_of_scrimmage_x_std as yards_to_goal,
         sqrt(
-            (
+            power(
                 target_arrival.x_std
-                - if(plays.play_direction = 'left', {{ length }} - ball_landings.ball_land_x, ball_landings.ball_land_x)
-            ) ^ 2
-            + (
+                - if(plays.play_direction = 'left', {{ length }} - ball_landings.ball_land_x, ball_landings.ball_land_x),
+                2
+            )
+            + power(
                 target_arrival.y_std
-                - if(plays.play_direction = 'left', {{ width }} - ball_landings.ball_land_y, ball_landings.ball_land_y)
-            ) ^ 2
+                - if(plays.play_direction = 'left', {{ width }} - ball_landings.ball_land_y, ball_landings.ball_land_y),
+                2
+            )
         ) as receiver_ball_land_distance_yd,
         plays.down,
         plays.yards_to_go,
@@ -250,7 +254,7 @@ features as (
         plays.offense_formation,
         plays.receiver_alignment,
         passes.pass_result,
-        passes.is_complete,
+        passes.is_complete
     from passes
     left join games
         on passes.game_id = games.game_id
@@ -281,15 +285,15 @@ features as (
 select
     game_id::bigint as game_id,
     play_id::bigint as play_id,
-    source::varchar as source,
-    dataset::varchar as dataset,
+    source::string as source,
+    dataset::string as dataset,
     season::integer as season,
     week::integer as week,
     passer_nfl_id::bigint as passer_nfl_id,
     target_nfl_id::bigint as target_nfl_id,
     throw_frame_id::integer as throw_frame_id,
     arrival_frame_id::integer as arrival_frame_id,
-    air_distance_method::varchar as air_distance_method,
+    air_distance_method::string as air_distance_method,
     air_distance_yd::double as air_distance_yd,
     receiver_separation_throw_yd::double as receiver_separation_throw_yd,
     receiver_separation_arrival_yd::double as receiver_separation_arrival_yd,
@@ -308,7 +312,7 @@ select
     defenders_within_radius_arrival::integer as defenders_within_radius_arrival,
     pass_depth_yd::double as pass_depth_yd,
     pass_length_yd::double as pass_length_yd,
-    pass_length_method::varchar as pass_length_method,
+    pass_length_method::string as pass_length_method,
     yards_to_goal::double as yards_to_goal,
     receiver_ball_land_distance_yd::double as receiver_ball_land_distance_yd,
     down::integer as down,
@@ -316,13 +320,13 @@ select
     is_play_action::integer as is_play_action,
     dropback_distance_yd::double as dropback_distance_yd,
     defenders_in_the_box::double as defenders_in_the_box,
-    route::varchar as route,
-    coverage_man_zone::varchar as coverage_man_zone,
-    pass_coverage::varchar as pass_coverage,
-    dropback_type::varchar as dropback_type,
-    pass_location_type::varchar as pass_location_type,
-    offense_formation::varchar as offense_formation,
-    receiver_alignment::varchar as receiver_alignment,
-    pass_result::varchar as pass_result,
-    is_complete::boolean as is_complete,
+    route::string as route,
+    coverage_man_zone::string as coverage_man_zone,
+    pass_coverage::string as pass_coverage,
+    dropback_type::string as dropback_type,
+    pass_location_type::string as pass_location_type,
+    offense_formation::string as offense_formation,
+    receiver_alignment::string as receiver_alignment,
+    pass_result::string as pass_result,
+    is_complete::boolean as is_complete
 from features

@@ -22,23 +22,23 @@ passers as (
         count(*) as attempts,
         count(*) filter (where is_complete) as completions,
         sum(expected_completion_probability) as expected_completions,
-        max(model_version) as model_version,
+        max(model_version) as model_version
     from scored
     group by dataset, season, club, passer_nfl_id, if(passer_nfl_id is null, passer_name, null)
     having count(*) >= {{ var('min_qb_attempts') }}
 )
 
 select
-    dataset::varchar as dataset,
+    dataset::string as dataset,
     season::integer as season,
-    club::varchar as club,
+    club::string as club,
     passer_nfl_id::bigint as passer_nfl_id,
-    passer_name::varchar as passer_name,
+    passer_name::string as passer_name,
     attempts::bigint as attempts,
     completions::bigint as completions,
     (completions / attempts)::double as completion_rate,
     expected_completions::double as expected_completions,
     (expected_completions / attempts)::double as expected_completion_rate,
     (100.0 * (completions - expected_completions) / attempts)::double as cpoe_pct,
-    model_version::varchar as model_version,
+    model_version::string as model_version
 from passers

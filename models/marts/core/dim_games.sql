@@ -3,18 +3,22 @@
 -- here, once, per game: every mart that splits real from simulated data joins it.
 with
 
-from_files as (
+from_files_ranked as (
     select
         *,
-        'metadata' as season_method
-    from {{ ref('int_games_unioned') }}
-    qualify
+        'metadata' as season_method,
         row_number() over (
             partition by game_id
             order by
                 {{ source_priority('source') }},
-                (home_club is not null)::int desc
-        ) = 1
+                cast(home_club is not null as int) desc
+        ) as source_rank
+    from {{ ref('int_games_unioned') }}
+),
+
+from_files as (
+    select * from from_files_ranked
+    where source_rank = 1
 ),
 
 tracked_only as (
@@ -32,17 +36,20 @@ from_ids as (
         game_id,
         -- NFL seasons start in September: January/February games belong to the previous season
         case
-            when try_strptime(cast(game_id // 100 as varchar), '%Y%m%d') is null then null
-            when month(strptime(cast(game_id // 100 as varchar), '%Y%m%d')) <= 2
-                then year(strptime(cast(game_id // 100 as varchar), '%Y%m%d')) - 1
-            else year(strptime(cast(game_id // 100 as varchar), '%Y%m%d'))
+            when month(id_date) <= 2 then year(id_date) - 1
+            else year(id_date)
         end as season,
         cast(null as integer) as week,
-        cast(try_strptime(cast(game_id // 100 as varchar), '%Y%m%d') as date) as game_date,
-        cast(null as varchar) as home_club,
-        cast(null as varchar) as visitor_club,
+        id_date as game_date,
+        cast(null as string) as home_club,
+        cast(null as string) as visitor_club,
         'game_id' as season_method
-    from tracked_only
+    from (
+        select
+            *,
+            {{ ngs_parse_date('cast(' ~ ngs_int_div('game_id', 100) ~ ' as string)', '%Y%m%d') }} as id_date
+        from tracked_only
+    ) as tracked
 ),
 
 games as (
@@ -74,7 +81,8 @@ select
     source,
     -- the simulator writes fictional seasons >= var simulated_min_season (its game ids start with them)
     case
-        when coalesce(season, game_id // 1000000) >= {{ var('simulated_min_season') }} then 'simulated'
+        when coalesce(season, {{ ngs_int_div('game_id', 1000000) }}) >= {{ var('simulated_min_season') }}
+            then 'simulated'
         else 'real'
     end as dataset,
     season,

@@ -159,10 +159,10 @@ nearest_at_throw as (
     select
         passes.game_id,
         passes.play_id,
-        arg_min(
-            tracking.nfl_id,
-            (tracking.x_std - ball_at.ball_throw_x_std) ^ 2 + (tracking.y_std - ball_at.ball_throw_y_std) ^ 2
-        ) as passer_nfl_id
+        {{ ngs_arg_min(
+            'tracking.nfl_id',
+            'power(tracking.x_std - ball_at.ball_throw_x_std, 2) + power(tracking.y_std - ball_at.ball_throw_y_std, 2)'
+        ) }} as passer_nfl_id
     from passes
     inner join ball_at
         on passes.game_id = ball_at.game_id
@@ -238,10 +238,10 @@ nearest_at_arrival as (
     select
         passes.game_id,
         passes.play_id,
-        arg_min(
-            tracking.nfl_id,
-            (tracking.x_std - ball_at.ball_arrival_x_std) ^ 2 + (tracking.y_std - ball_at.ball_arrival_y_std) ^ 2
-        ) as target_nfl_id
+        {{ ngs_arg_min(
+            'tracking.nfl_id',
+            'power(tracking.x_std - ball_at.ball_arrival_x_std, 2) + power(tracking.y_std - ball_at.ball_arrival_y_std, 2)'
+        ) }} as target_nfl_id
     from passes
     inner join ball_at
         on passes.game_id = ball_at.game_id

@@ -72,14 +72,18 @@ deduplicated as (
     -- a play released in two sources (a 2019 game that is also a highlight) is kept once: the
     -- one with tracking, then the official release
     select *
-    from combined
-    qualify
-        row_number() over (
-            partition by game_id, play_id
-            order by
-                has_tracking desc,
-                {{ source_priority('source') }}
-        ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by game_id, play_id
+                order by
+                    has_tracking desc,
+                    {{ source_priority('source') }}
+            ) as source_rank
+        from combined
+    ) as ranked
+    where source_rank = 1
 )
 
 select

@@ -20,7 +20,7 @@ options as (
         cp_below_best,
         predicted_separation_yd,
         completion_model_version,
-        ghosting_model_version,
+        ghosting_model_version
     from {{ ref('fct_target_options') }}
 ),
 
@@ -36,7 +36,7 @@ best_separation as (
     select
         game_id,
         play_id,
-        max(predicted_separation_yd) filter (where is_best_option) as best_option_separation_yd,
+        max(predicted_separation_yd) filter (where is_best_option) as best_option_separation_yd
     from options
     group by game_id, play_id
 ),
@@ -47,7 +47,7 @@ closing as (
         game_id,
         play_id,
         avg(score) as mean_closing_score,
-        count(*) as defenders,
+        count(*) as defenders
     from {{ ref('fct_closing_scores') }}
     where condition = 'real'
     group by game_id, play_id
@@ -57,7 +57,7 @@ players as (
     select
         nfl_id,
         display_name,
-        position,
+        position
     from {{ ref('dim_players') }}
 ),
 
@@ -76,7 +76,7 @@ per_passer as (
         avg(closing.mean_closing_score) as mean_defender_closing_score,
         coalesce(sum(closing.defenders), 0) as closing_scored_defenders,
         max(chosen.completion_model_version) as completion_model_version,
-        max(chosen.ghosting_model_version) as ghosting_model_version,
+        max(chosen.ghosting_model_version) as ghosting_model_version
     from chosen
     left join best_separation
         on chosen.game_id = best_separation.game_id
@@ -88,10 +88,10 @@ per_passer as (
 )
 
 select
-    per_passer.dataset::varchar as dataset,
+    per_passer.dataset::string as dataset,
     per_passer.passer_nfl_id::bigint as passer_nfl_id,
-    players.display_name::varchar as display_name,
-    players.position::varchar as position,
+    players.display_name::string as display_name,
+    players.position::string as position,
     per_passer.attempts::bigint as attempts,
     per_passer.best_option_share::double as best_option_share,
     per_passer.mean_chosen_cp::double as mean_chosen_cp,
@@ -102,8 +102,8 @@ select
     per_passer.mean_best_separation_yd::double as mean_best_separation_yd,
     per_passer.mean_defender_closing_score::double as mean_defender_closing_score,
     per_passer.closing_scored_defenders::bigint as closing_scored_defenders,
-    per_passer.completion_model_version::varchar as completion_model_version,
-    per_passer.ghosting_model_version::varchar as ghosting_model_version,
+    per_passer.completion_model_version::string as completion_model_version,
+    per_passer.ghosting_model_version::string as ghosting_model_version
 from per_passer
 left join players
     on per_passer.passer_nfl_id = players.nfl_id

@@ -43,12 +43,12 @@ unioned as (
 )
 
 select
-    cast(dataset as varchar) as dataset,
-    cast(split as varchar) as split,
-    cast(condition as varchar) as condition,
+    cast(dataset as string) as dataset,
+    cast(split as string) as split,
+    cast(condition as string) as condition,
     cast(mean_score as double) as mean_score,
     cast(mean_closing as double) as mean_closing,
     cast(mean_superhuman_penalty as double) as mean_superhuman_penalty,
     cast(n as bigint) as n,
-    cast(model_version as varchar) as model_version
+    cast(model_version as string) as model_version
 from unioned

@@ -33,12 +33,12 @@ ranked as (
 )
 
 select
-    cast(ranked.dataset as varchar) as dataset,
+    cast(ranked.dataset as string) as dataset,
     cast(ranked.nfl_id as bigint) as nfl_id,
-    cast(players.display_name as varchar) as display_name,
+    cast(players.display_name as string) as display_name,
     -- a defender of BDB 2026 output-only plays has an id and no name unless an input file names him
-    cast(coalesce(players.display_name, 'nfl_id ' || ranked.nfl_id) as varchar) as player_label,
-    cast(players.position as varchar) as position,
+    cast(coalesce(players.display_name, 'nfl_id ' || ranked.nfl_id) as string) as player_label,
+    cast(players.position as string) as position,
     cast(ranked.trajectories as bigint) as trajectories,
     cast(ranked.mean_score as double) as mean_score,
     cast(ranked.mean_ghost_score as double) as mean_ghost_score,

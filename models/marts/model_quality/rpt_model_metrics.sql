@@ -26,11 +26,11 @@ unioned as (
 )
 
 select
-    cast(model as varchar) as model,
-    cast(version as varchar) as version,
-    cast(dataset as varchar) as dataset,
-    cast(split as varchar) as split,
-    cast(metric as varchar) as metric,
+    cast(model as string) as model,
+    cast(version as string) as version,
+    cast(dataset as string) as dataset,
+    cast(split as string) as split,
+    cast(metric as string) as metric,
     cast(value as double) as value,
     cast(n as bigint) as n,
     horizon_step

@@ -10,7 +10,7 @@ renamed as (
         "gameId" as game_id,
         season,
         week,
-        try_strptime("gameDate", '%m/%d/%Y')::date as game_date,
+        {{ ngs_parse_date('"gameDate"', '%m/%d/%Y') }} as game_date,
         "homeTeamAbbr" as home_club,
         "visitorTeamAbbr" as visitor_club
     from source

@@ -13,7 +13,7 @@ renamed as (
         down,
         "yardsToGo" as yards_to_go,
         "possessionTeam" as possession_club,
-        cast(null as varchar) as defensive_club,
+        cast(null as string) as defensive_club,
         "yardlineSide" as yardline_side,
         "yardlineNumber" as yardline_number,
         cast(null as double) as absolute_yardline_number,
@@ -21,7 +21,7 @@ renamed as (
         upper("PassResult") as pass_result,
         "PlayResult" as yards_gained,
         "offenseFormation" as offense_formation,
-        cast(null as varchar) as pass_coverage,
+        cast(null as string) as pass_coverage,
         upper("isSTPlay") = 'TRUE' as is_special_teams
     from source
 )

@@ -13,16 +13,16 @@ renamed as (
         "playId" as play_id,
         cast("nflId" as bigint) as nfl_id,
         "frame.id" as frame_id,
-        cast(null as varchar) as frame_phase,
+        cast(null as string) as frame_phase,
         try_cast("time" as timestamp) as time,
         "displayName" as display_name,
         cast("jerseyNumber" as integer) as jersey_number,
-        cast(null as varchar) as club,  -- the 2019 files say home/away; int_tracking_enriched maps it
+        cast(null as string) as club,  -- the 2019 files say home/away; int_tracking_enriched maps it
         case when team in ('home', 'away') then team end as team_side,
         team = 'ball' as is_ball,
         cast(null as boolean) as is_offense,
-        cast(null as varchar) as position,
-        cast(null as varchar) as play_direction,  -- not in the 2019 release: inferred downstream
+        cast(null as string) as position,
+        cast(null as string) as play_direction,  -- not in the 2019 release: inferred downstream
         x,
         y,
         s,

@@ -17,8 +17,8 @@ renamed as (
         cast(null as timestamp) as time,
         player_name as display_name,
         cast(null as integer) as jersey_number,
-        cast(null as varchar) as club,
-        cast(null as varchar) as team_side,
+        cast(null as string) as club,
+        cast(null as string) as team_side,
         false as is_ball,
         case lower(player_side) when 'offense' then true when 'defense' then false end as is_offense,
         upper(player_position) as position,
@@ -36,7 +36,7 @@ renamed as (
         cast(null as double) as dis,
         o,
         dir,
-        cast(null as varchar) as event,
+        cast(null as string) as event,
         -- the values this release may hold (seeds/quality_rules.csv): a row breaking one is quarantined
         nullif(concat_ws(
             ',',

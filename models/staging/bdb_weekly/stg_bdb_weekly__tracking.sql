@@ -41,7 +41,7 @@ renamed as (
             case when "frameId" < 1 then 'invalid_frame_id' end,
             case
                 when coalesce(club, team) not in ('football', 'home', 'away')
-                    and not regexp_full_match(coalesce(club, team), '[A-Z]{2,3}')
+                    and not {{ ngs_regexp_full_match('coalesce(club, team)', '[A-Z]{2,3}') }}
                     then 'unexpected_team'
             end,
             case

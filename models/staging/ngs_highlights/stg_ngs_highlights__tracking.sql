@@ -13,7 +13,7 @@ renamed as (
         "playId" as play_id,
         cast("nflId" as bigint) as nfl_id,
         frame as frame_id,
-        cast(null as varchar) as frame_phase,
+        cast(null as string) as frame_phase,
         time,
         "displayName" as display_name,
         cast("jerseyNumber" as integer) as jersey_number,
@@ -36,7 +36,7 @@ renamed as (
         nullif(concat_ws(
             ',',
             case when frame < 0 then 'invalid_frame_id' end,
-            case when not regexp_full_match("teamAbbr", '[A-Z]{2,3}') then 'unexpected_team' end,
+            case when not {{ ngs_regexp_full_match('"teamAbbr"', '[A-Z]{2,3}') }} then 'unexpected_team' end,
             case
                 when lower("playDirection") not in ('left', 'right') then 'unexpected_play_direction'
             end

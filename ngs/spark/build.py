@@ -1,0 +1,110 @@
+"""`ngs build --engine spark --data DIR`: load the files into Spark's raw tables (ngs.spark.ingest), then run
+`dbt build` on the `spark` target in the same process and SparkSession (ngs.spark.launcher).
+
+Python models (python_models/) and everything downstream of them are left out (`--exclude
+config.language:python+`) unless `--spark-python` is given (or NGS_SPARK_PYTHON_MODELS=1): they are being
+ported to Spark separately. The build says which it did.
+
+Unlike the DuckDB build there is no file to swap in: the raw tables are written only after every file has been
+read and checked (a bad file leaves the previous tables as they were), and dbt rebuilds each model by drop +
+create on parquet (docs/scale-out.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ngs.errors import BuildError
+from ngs.ingest.load import discover
+from ngs.paths import REPO_ROOT
+
+PYTHON_EXCLUDE = "config.language:python+"
+
+
+@dataclass
+class SparkBuildResult:
+    files: int
+    raw_rows: int
+    python_models: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def python_models_included(flag: bool | None = None) -> bool:
+    if flag is not None:
+        return flag
+    return os.environ.get("NGS_SPARK_PYTHON_MODELS", "").strip().lower() in ("1", "true", "yes")
+
+
+def dbt_build_args(select: str | None = None, exclude: list[str] | None = None, train: bool = True,
+                   python_models: bool = False) -> list[str]:
+    args = ["build", "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT), "--target", "spark"]
+    excluded = [*(exclude or []), *([] if train else ["tag:train"]), *([] if python_models else [PYTHON_EXCLUDE])]
+    if excluded:
+        args += ["--exclude", *excluded]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] | None = None,
+          train: bool = True, python_models: bool | None = None, quiet: bool = False) -> SparkBuildResult:
+    from ngs.spark import launcher
+    from ngs.spark import settings as spark_settings
+    from ngs.spark.ingest import load_raw
+
+    t0 = time.perf_counter()
+    include_python = python_models_included(python_models)
+    files = discover([Path(d) for d in data_dirs])  # headers only: fails before Spark starts
+    cfg = spark_settings.load()
+    launcher._export_settings(cfg)
+    os.environ.setdefault("NGS_REPO_ROOT", str(REPO_ROOT))
+    if os.environ.get("NGS_DBT_TARGET_PATH"):  # the project's name for dbt's target folder (tests, parallel runs)
+        os.environ["DBT_TARGET_PATH"] = os.environ["NGS_DBT_TARGET_PATH"]
+    seconds: dict[str, float] = {}
+    spark = launcher.start_session(cfg)
+    try:
+        seconds["session"] = time.perf_counter() - t0
+
+        def report(f, n: int) -> None:
+            if not quiet:
+                print(f"  read {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
+
+        t1 = time.perf_counter()
+        raw_rows = load_raw(spark, files, on_loaded=report)
+        seconds["ingest"] = time.perf_counter() - t1
+        if not quiet:
+            print(f"raw tables written ({raw_rows:,} rows); dbt build on Spark (master {cfg.master}), "
+                  + ("Python models included" if include_python else
+                     f"Python models and their descendants excluded (--exclude {PYTHON_EXCLUDE}; "
+                     "--spark-python or NGS_SPARK_PYTHON_MODELS=1 includes them)"), flush=True)
+        launcher.register()
+        from dbt.cli.main import dbtRunner
+
+        t2 = time.perf_counter()
+        args = dbt_build_args(select, exclude, train, include_python)
+        if quiet:
+            args = ["--quiet", *args]
+        result = dbtRunner().invoke(args)
+        seconds["dbt_build"] = time.perf_counter() - t2
+        if not result.success:
+            why = f": {result.exception}" if result.exception is not None else " (see the dbt log above)"
+            raise BuildError(f"dbt build on Spark failed{why}")
+    finally:
+        launcher.stop_session()
+    seconds["total"] = time.perf_counter() - t0
+    return SparkBuildResult(files=len(files), raw_rows=raw_rows, python_models=include_python, seconds=seconds)
+
+
+def cli_main(args) -> int:
+    result = build(args.data, select=args.select, train=not args.no_train,
+                   python_models=True if getattr(args, "spark_python", False) else None)
+    s = result.seconds
+    print(f"\nSpark build done: {result.files} files, {result.raw_rows:,} raw rows, {s['total']:.1f} s "
+          f"(session {s['session']:.1f} s, ingest {s['ingest']:.1f} s, dbt build {s['dbt_build']:.1f} s)\n"
+          f"  tables: {os.environ.get('NGS_SPARK_WAREHOUSE_DIR')} (databases raw, staging, intermediate, marts, "
+          "reference)", file=sys.stderr)
+    return 0
