@@ -2,7 +2,7 @@
 `dbt build` on the `spark` target in the same process and SparkSession (ngs.spark.launcher).
 
 Python models (python_models/) and everything downstream of them are left out (`--exclude
-config.language:python+`) unless `--spark-python` is given (or NGS_SPARK_PYTHON_MODELS=1): they are being
+path:python_models+`) unless `--spark-python` is given (or NGS_SPARK_PYTHON_MODELS=1): they are being
 ported to Spark separately. The build says which it did.
 
 Unlike the DuckDB build there is no file to swap in: the raw tables are written only after every file has been
@@ -22,7 +22,7 @@ from ngs.errors import BuildError
 from ngs.ingest.load import discover
 from ngs.paths import REPO_ROOT
 
-PYTHON_EXCLUDE = "config.language:python+"
+PYTHON_EXCLUDE = "path:python_models+"
 
 
 @dataclass

@@ -141,23 +141,23 @@ bdb2026 as (
         and input_plays.play_id = supplementary.play_id
 ),
 
--- the columns only the BDB 2026 supplementary states (NULL for the other releases)
-{%- set bdb2026_only = {
-    'yardline_side': 'string', 'yardline_number': 'integer', 'pass_length_yd': 'double', 'route': 'string',
-    'coverage_man_zone': 'string', 'is_play_action': 'boolean', 'dropback_type': 'string',
-    'dropback_distance_yd': 'double', 'pass_location_type': 'string', 'defenders_in_the_box': 'double',
-    'receiver_alignment': 'string', 'is_nullified_by_penalty': 'boolean'} %}
+-- the columns only the BDB 2026 supplementary states: NULL for the other releases
+{%- set bdb2026_only -%}
+    cast(null as string) as yardline_side, cast(null as integer) as yardline_number,
+    cast(null as double) as pass_length_yd, cast(null as string) as route, cast(null as string) as coverage_man_zone,
+    cast(null as boolean) as is_play_action, cast(null as string) as dropback_type,
+    cast(null as double) as dropback_distance_yd, cast(null as string) as pass_location_type,
+    cast(null as double) as defenders_in_the_box, cast(null as string) as receiver_alignment,
+    cast(null as boolean) as is_nullified_by_penalty
+{%- endset %}
 
 unioned as (
-    {%- for release in ['bdb2019', 'bdb_weekly', 'ngs_highlights'] %}
-    select
-        *,
-        {%- for column, type in bdb2026_only.items() %}
-        cast(null as {{ type }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ release }}
+    select *, {{ bdb2026_only }} from bdb2019
     union all
-    {%- endfor %}
+    select *, {{ bdb2026_only }} from bdb_weekly
+    union all
+    select *, {{ bdb2026_only }} from ngs_highlights
+    union all
     select * from bdb2026
 )
 

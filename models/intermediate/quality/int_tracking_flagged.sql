@@ -45,7 +45,36 @@ files as (
 
 tracking as (
     select
-        {{ ngs_star_except(ref('int_tracking_standardised'), ['source_file'], 'standardised') }},  -- noqa: RF02
+        standardised.source,
+        standardised.source_row,
+        standardised.game_id,
+        standardised.play_id,
+        standardised.nfl_id,
+        standardised.frame_id,
+        standardised.frame_phase,
+        standardised.time,
+        standardised.display_name,
+        standardised.jersey_number,
+        standardised.club,
+        standardised.is_ball,
+        standardised.position,
+        standardised.x,
+        standardised.y,
+        standardised.s,
+        standardised.a,
+        standardised.dis,
+        standardised.o,
+        standardised.dir,
+        standardised.event,
+        standardised.input_rules,
+        standardised.is_offense,
+        standardised.play_direction,
+        standardised.direction_method,
+        standardised.is_standardised,
+        standardised.x_std,
+        standardised.y_std,
+        standardised.o_std,
+        standardised.dir_std,
         files.file_rank,
         coalesce(
             standardised.s < 0 or standardised.a < 0 or standardised.dis < 0
