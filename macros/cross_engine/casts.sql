@@ -6,7 +6,7 @@
   date, timestamp, decimal(p,s).
 -#}
 {% macro ngs_type(type) -%}
-    {{ return(ngs_dispatch('ngs_type', duckdb__ngs_type)(type)) }}
+    {{ return((adapter.dispatch('ngs_type') if adapter is defined else duckdb__ngs_type)(type)) }}
 {%- endmacro %}
 
 {% macro default__ngs_type(type) -%}

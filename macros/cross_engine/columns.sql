@@ -17,7 +17,7 @@
 {%- endmacro %}
 
 {% macro ngs_star_except(relation, except=[], prefix=none) -%}
-    {{ return(ngs_dispatch('ngs_star_except', duckdb__ngs_star_except)(relation, except, prefix)) }}
+    {{ return((adapter.dispatch('ngs_star_except') if adapter is defined else duckdb__ngs_star_except)(relation, except, prefix)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_star_except(relation, except, prefix) -%}

@@ -5,7 +5,7 @@
     {{ ngs_dedupe('players_unioned', ['nfl_id'], 'source_priority, updated_at desc', ['nfl_id', 'name']) }}
 -#}
 {% macro ngs_dedupe(source, partition_by, order_by, columns=none) -%}
-    {{ return(ngs_dispatch('ngs_dedupe', duckdb__ngs_dedupe)(source, partition_by, order_by, columns)) }}
+    {{ return((adapter.dispatch('ngs_dedupe') if adapter is defined else duckdb__ngs_dedupe)(source, partition_by, order_by, columns)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_dedupe(source, partition_by, order_by, columns) -%}

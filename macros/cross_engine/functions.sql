@@ -10,28 +10,28 @@
   ngs_parse_date(text, duckdb_format): a date or null where the text does not parse (DuckDB try_strptime;
     Spark try_to_timestamp with the Java pattern translated from the strftime one: %Y %m %d %H %M %S).
 -#}
-{% macro ngs_arg_max(value, key) -%}{{ return(ngs_dispatch('ngs_arg_max', duckdb__ngs_arg_max)(value, key)) }}{%- endmacro %}
+{% macro ngs_arg_max(value, key) -%}{{ return((adapter.dispatch('ngs_arg_max') if adapter is defined else duckdb__ngs_arg_max)(value, key)) }}{%- endmacro %}
 {% macro duckdb__ngs_arg_max(value, key) -%}arg_max({{ value }}, {{ key }}){%- endmacro %}
 {% macro spark__ngs_arg_max(value, key) -%}max_by({{ value }}, {{ key }}){%- endmacro %}
 
-{% macro ngs_arg_min(value, key) -%}{{ return(ngs_dispatch('ngs_arg_min', duckdb__ngs_arg_min)(value, key)) }}{%- endmacro %}
+{% macro ngs_arg_min(value, key) -%}{{ return((adapter.dispatch('ngs_arg_min') if adapter is defined else duckdb__ngs_arg_min)(value, key)) }}{%- endmacro %}
 {% macro duckdb__ngs_arg_min(value, key) -%}arg_min({{ value }}, {{ key }}){%- endmacro %}
 {% macro spark__ngs_arg_min(value, key) -%}min_by({{ value }}, {{ key }}){%- endmacro %}
 
-{% macro ngs_int_div(a, b) -%}{{ return(ngs_dispatch('ngs_int_div', duckdb__ngs_int_div)(a, b)) }}{%- endmacro %}
+{% macro ngs_int_div(a, b) -%}{{ return((adapter.dispatch('ngs_int_div') if adapter is defined else duckdb__ngs_int_div)(a, b)) }}{%- endmacro %}
 {% macro duckdb__ngs_int_div(a, b) -%}({{ a }} // {{ b }}){%- endmacro %}
 {% macro spark__ngs_int_div(a, b) -%}({{ a }} div {{ b }}){%- endmacro %}
 
-{% macro ngs_list_element(list, i) -%}{{ return(ngs_dispatch('ngs_list_element', duckdb__ngs_list_element)(list, i)) }}{%- endmacro %}
+{% macro ngs_list_element(list, i) -%}{{ return((adapter.dispatch('ngs_list_element') if adapter is defined else duckdb__ngs_list_element)(list, i)) }}{%- endmacro %}
 {% macro duckdb__ngs_list_element(list, i) -%}({{ list }})[{{ i }}]{%- endmacro %}
 {% macro spark__ngs_list_element(list, i) -%}try_element_at({{ list }}, {{ i }}){%- endmacro %}
 
-{% macro ngs_list_contains(list, value) -%}{{ return(ngs_dispatch('ngs_list_contains', duckdb__ngs_list_contains)(list, value)) }}{%- endmacro %}
+{% macro ngs_list_contains(list, value) -%}{{ return((adapter.dispatch('ngs_list_contains') if adapter is defined else duckdb__ngs_list_contains)(list, value)) }}{%- endmacro %}
 {% macro duckdb__ngs_list_contains(list, value) -%}list_contains({{ list }}, {{ value }}){%- endmacro %}
 {% macro spark__ngs_list_contains(list, value) -%}array_contains({{ list }}, {{ value }}){%- endmacro %}
 
 {% macro ngs_regexp_matches(text, pattern, ignore_case=false) -%}
-    {{ return(ngs_dispatch('ngs_regexp_matches', duckdb__ngs_regexp_matches)(text, pattern, ignore_case)) }}
+    {{ return((adapter.dispatch('ngs_regexp_matches') if adapter is defined else duckdb__ngs_regexp_matches)(text, pattern, ignore_case)) }}
 {%- endmacro %}
 {% macro duckdb__ngs_regexp_matches(text, pattern, ignore_case) -%}
     regexp_matches({{ text }}, '{{ pattern }}'{{ ", 'i'" if ignore_case }})
@@ -40,7 +40,7 @@
     ({{ text }} rlike {{ spark__ngs_regex(('(?i)' if ignore_case else '') ~ pattern) }})
 {%- endmacro %}
 
-{% macro ngs_parse_date(text, format) -%}{{ return(ngs_dispatch('ngs_parse_date', duckdb__ngs_parse_date)(text, format)) }}{%- endmacro %}
+{% macro ngs_parse_date(text, format) -%}{{ return((adapter.dispatch('ngs_parse_date') if adapter is defined else duckdb__ngs_parse_date)(text, format)) }}{%- endmacro %}
 {% macro duckdb__ngs_parse_date(text, format) -%}
     cast(try_strptime({{ text }}, '{{ format }}') as date)
 {%- endmacro %}
@@ -61,12 +61,12 @@
     ascending (nulls: DuckDB keeps them, last; Spark drops them) (DuckDB list_sort(list(v) filter (where c)); Spark array_sort(collect_list(v) filter (where c))).
   ngs_cte_materialized(): DuckDB's `materialized` hint after `name as` in a CTE; nothing on Spark.
 -#}
-{% macro ngs_regex(pattern) -%}{{ return(ngs_dispatch('ngs_regex', default__ngs_regex)(pattern)) }}{%- endmacro %}
+{% macro ngs_regex(pattern) -%}{{ return((adapter.dispatch('ngs_regex') if adapter is defined else default__ngs_regex)(pattern)) }}{%- endmacro %}
 {% macro default__ngs_regex(pattern) -%}'{{ pattern }}'{%- endmacro %}
 {% macro spark__ngs_regex(pattern) -%}'{{ pattern | replace('\\', '\\\\') | replace("''", "\\'") }}'{%- endmacro %}
 
 {% macro ngs_regexp_full_match(text, pattern) -%}
-    {{ return(ngs_dispatch('ngs_regexp_full_match', duckdb__ngs_regexp_full_match)(text, pattern)) }}
+    {{ return((adapter.dispatch('ngs_regexp_full_match') if adapter is defined else duckdb__ngs_regexp_full_match)(text, pattern)) }}
 {%- endmacro %}
 {% macro duckdb__ngs_regexp_full_match(text, pattern) -%}
     regexp_full_match({{ text }}, '{{ pattern }}')
@@ -76,13 +76,13 @@
 {%- endmacro %}
 
 {% macro ngs_string_split(text, separator) -%}
-    {{ return(ngs_dispatch('ngs_string_split', duckdb__ngs_string_split)(text, separator)) }}
+    {{ return((adapter.dispatch('ngs_string_split') if adapter is defined else duckdb__ngs_string_split)(text, separator)) }}
 {%- endmacro %}
 {% macro duckdb__ngs_string_split(text, separator) -%}string_split({{ text }}, '{{ separator }}'){%- endmacro %}
 {% macro spark__ngs_string_split(text, separator) -%}split({{ text }}, '{{ separator }}'){%- endmacro %}
 
 {% macro ngs_sorted_list(value, condition='true') -%}
-    {{ return(ngs_dispatch('ngs_sorted_list', duckdb__ngs_sorted_list)(value, condition)) }}
+    {{ return((adapter.dispatch('ngs_sorted_list') if adapter is defined else duckdb__ngs_sorted_list)(value, condition)) }}
 {%- endmacro %}
 {% macro duckdb__ngs_sorted_list(value, condition) -%}
     list_sort(list({{ value }}) filter (where {{ condition }}))
@@ -91,12 +91,6 @@
     array_sort(collect_list({{ value }}) filter (where {{ condition }}))
 {%- endmacro %}
 
-{% macro ngs_cte_materialized() -%}{{ return(ngs_dispatch('ngs_cte_materialized', duckdb__ngs_cte_materialized)()) }}{%- endmacro %}
+{% macro ngs_cte_materialized() -%}{{ return((adapter.dispatch('ngs_cte_materialized') if adapter is defined else duckdb__ngs_cte_materialized)()) }}{%- endmacro %}
 {% macro default__ngs_cte_materialized() -%}{%- endmacro %}
 {% macro duckdb__ngs_cte_materialized() -%}materialized{%- endmacro %}
-
-{#- ngs_dispatch(name, duckdb_impl): adapter.dispatch(name) under dbt; the DuckDB implementation where there is no
-    adapter (sqlfluff's Jinja templater lints the models as DuckDB SQL). -#}
-{% macro ngs_dispatch(name, duckdb_impl) -%}
-    {%- if adapter is defined -%}{{ return(adapter.dispatch(name)) }}{%- else -%}{{ return(duckdb_impl) }}{%- endif -%}
-{%- endmacro %}

@@ -4,7 +4,7 @@
   ties come out ordered by value; keys must not be null.
 -#}
 {% macro ngs_ordered_list(value, order_by, descending=false) -%}
-    {{ return(ngs_dispatch('ngs_ordered_list', duckdb__ngs_ordered_list)(value, order_by, descending)) }}
+    {{ return((adapter.dispatch('ngs_ordered_list') if adapter is defined else duckdb__ngs_ordered_list)(value, order_by, descending)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_ordered_list(value, order_by, descending) -%}

@@ -6,7 +6,7 @@
   ngs_read_parquet(path): DuckDB read_parquet('p') (globs allowed); Spark parquet.`p` (a file or folder).
 -#}
 {% macro ngs_read_csv(path, columns) -%}
-    {{ return(ngs_dispatch('ngs_read_csv', duckdb__ngs_read_csv)(path, columns)) }}
+    {{ return((adapter.dispatch('ngs_read_csv') if adapter is defined else duckdb__ngs_read_csv)(path, columns)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_read_csv(path, columns) -%}
@@ -30,7 +30,7 @@
 {%- endmacro %}
 
 {% macro ngs_read_parquet(path) -%}
-    {{ return(ngs_dispatch('ngs_read_parquet', duckdb__ngs_read_parquet)(path)) }}
+    {{ return((adapter.dispatch('ngs_read_parquet') if adapter is defined else duckdb__ngs_read_parquet)(path)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_read_parquet(path) -%}

@@ -3,7 +3,7 @@
   the dict's order. Field access `s.name` is the same on both engines.
 -#}
 {% macro ngs_struct(fields) -%}
-    {{ return(ngs_dispatch('ngs_struct', duckdb__ngs_struct)(fields)) }}
+    {{ return((adapter.dispatch('ngs_struct') if adapter is defined else duckdb__ngs_struct)(fields)) }}
 {%- endmacro %}
 
 {% macro duckdb__ngs_struct(fields) -%}
