@@ -576,8 +576,10 @@ def test_sql_marts_on_spark_equal_duckdb(tiny_release, tmp_path, dbt_isolation):
     finally:
         con.close()
     spark = {t: _spark_table_frame(spark_dir / "warehouse", t) for t in SPARK_COMPARED}
+    # the simulator writes no implausible heights/weights: fct_player_quarantine is empty on both (compared too)
+    empty = [t for t in SPARK_COMPARED if len(duck[t]) == 0 and t != "marts.fct_player_quarantine"]
+    assert not empty, f"empty on DuckDB, the comparison would prove nothing: {empty}"
     for table, keys in SPARK_COMPARED.items():
-        assert len(duck[table]) > 0, f"{table}: empty on DuckDB: the comparison would prove nothing"
         order = keys + [c for c in duck[table].columns if c not in keys]
         duck[table] = duck[table].sort_values(order).reset_index(drop=True)
         spark[table] = spark[table][list(duck[table].columns)].sort_values(order).reset_index(drop=True) \
