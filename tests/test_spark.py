@@ -6,7 +6,9 @@ spark` refusals, the Spark bridge's conversions and declarations) are tested wit
 test: 242 s with its 4 companions (DuckDB build 55 s, Spark 174 s) at load 6-9.
 
 Outside CI the tests that need pyspark (make venv-spark) or Java skip when it is absent; in CI (CI=true,
-where `.ci/run` installs both) they run and fail. Measured: the whole file 136 s
+where `.ci/run` installs both) they run and fail. The real project's SQL models: test_sql_marts_on_spark_equal_duckdb
+(one simulated game on DuckDB and with `ngs build --engine spark`, local[2]) took 400 s at load 2-7;
+test_spark_ingest_types_order_and_bad_input 74 s. The toy tests (measured before the others existed): 136 s
 (cluster test 113 s) at load ~3 on 2 cores; the cluster test 182 s at load ~10.
 """
 
