@@ -653,3 +653,25 @@ def test_spark_ingest_types_order_and_bad_input(tmp_path):
     assert differences({"games": expected}, {"games": got}) == []
     assert got["source_row"].tolist() == [1, 2, 3]
     assert got["visitorTeamAbbr"].tolist()[1:] == ["L,A", None]
+
+
+@pytest.mark.timeout(120)
+def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
+    """`ngs build --engine spark`: the dbt arguments (Python models and their descendants excluded unless asked
+    for), and the refusals that come before Spark starts, each one line naming the problem."""
+    from ngs.spark.build import dbt_build_args
+
+    args = dbt_build_args()
+    assert args[args.index("--exclude") + 1:] == ["path:python_models+"] and args[args.index("--target") + 1] == "spark"
+    assert "--exclude" not in dbt_build_args(python_models=True)
+    assert dbt_build_args(train=False, python_models=True)[-2:] == ["--exclude", "tag:train"]
+    bad = tmp_path / "games.csv"
+    bad.write_text("gameId,season,homeTeamAbbr,visitorTeamAbbr,homeFinalScore\n1,2030,KC,BUF,3\n")
+    env = {"NGS_SPARK_DIR": str(tmp_path / "spark")}
+    for extra, message in (([], f"{bad}: looks like bdb_weekly games but lacks required column(s) 'week'"),
+                           (["--append"], "--append / --full-refresh are DuckDB-only")):
+        run = _ngs("build", "--engine", "spark", "--data", str(bad), *extra, env=env, timeout=60)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert not (tmp_path / "spark").exists()  # nothing started, nothing written
+    run = _ngs("build", "--spark-python", "--data", str(bad), timeout=60)
+    assert run.returncode == 2 and "--spark-python needs --engine spark" in run.stderr
