@@ -126,6 +126,47 @@ def run(warehouse: Path, select: str, project_dir: Path = REPO_ROOT, extra_dbt: 
         launcher.stop_session()
 
 
+def spark_table_folders(spark_warehouse: Path, schema: str) -> dict[str, Path]:
+    """name -> folder of each table of ``schema`` in a Spark warehouse directory (views have no folder)."""
+    base = Path(spark_warehouse) / f"{schema}.db"
+    return {p.name: p for p in sorted(base.iterdir()) if p.is_dir()} if base.is_dir() else {}
+
+
+def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[str, ...] = ("marts",),
+                   tol: float = 1e-6, skip: dict[str, str] | None = None) -> dict:
+    """Every table of ``schemas`` in a DuckDB build against the same table written by ``ngs build --engine
+    spark`` (its parquet files under ``spark_warehouse``), with :data:`MEASURED` left out. Returns
+    {"compared": {table: rows}, "differences": {table: [...]}, "views": [DuckDB views, compared through their
+    tables], "skipped": {table: why}, "missing": [tables DuckDB has and Spark has not]}."""
+    skip = skip or {}
+    out: dict = {"compared": {}, "differences": {}, "views": [], "skipped": {}, "missing": []}
+    with duckdb.connect(str(duck_warehouse), read_only=True) as con:
+        for schema in schemas:
+            rows = con.execute("select table_name, table_type from information_schema.tables "
+                               "where table_catalog = current_database() and table_schema = ? order by 1",
+                               [schema]).fetchall()
+            folders = spark_table_folders(spark_warehouse, schema)
+            for name, kind in rows:
+                table = f"{schema}.{name}"
+                if kind == "VIEW":
+                    out["views"].append(table)
+                    continue
+                if name in skip:
+                    out["skipped"][table] = skip[name]
+                    continue
+                if name not in folders:
+                    out["missing"].append(table)
+                    continue
+                duck = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table().to_pandas()
+                with duckdb.connect() as reader:
+                    other = reader.sql(f"select * from read_parquet('{folders[name]}/*.parquet')") \
+                        .to_arrow_table().to_pandas()
+                keep = MEASURED.get(name, lambda f: f)
+                out["compared"][table] = len(duck)
+                out["differences"][table] = frame_differences(keep(duck), keep(other), tol)
+    return out
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in a canonical order: by every column (floats rounded to 6 digits for the order only)."""
     key = frame.copy()
