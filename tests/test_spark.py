@@ -495,9 +495,14 @@ def tiny_release(tmp_path_factory) -> Path:
     return out
 
 
-# tables that differ between the engines by design, left out of the comparison (docs/scale-out.md); the
-# measured wall times (ngs.spark.mirror.MEASURED) are left out of the tables that hold them
-BY_DESIGN: dict[str, str] = {}
+# what differs between the engines by design, left out of the comparison (docs/scale-out.md, "Measured: the
+# whole project end to end"); the measured wall times (ngs.spark.mirror.MEASURED) are left out too
+BY_DESIGN = {f"{m}__scored": "incremental marker table: DuckDB only (Spark rebuilds the per-pass models in full)"
+             for m in ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores",
+                       "fct_target_options")}
+# fct_target_options' fingerprint hashes the exact bits of the tracking rows' vx/vy (fct_tracking), which the
+# JVM's and DuckDB's sin/cos round differently in the last bit for a few rows (the values are equal within 1e-6)
+BY_DESIGN_COLUMNS = {"fct_target_options": ["scoring_fingerprint"]}
 # the Python models scored pass by pass, game by game on the executors
 PER_PASS = ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores", "fct_target_options")
 
@@ -541,9 +546,9 @@ def test_project_on_spark_equals_duckdb(tiny_release, tmp_path, dbt_isolation):
     for name in PER_PASS:
         assert output.count(f"ngs incremental: {name}: scored") == 2, name   # one per game
     report = compare_builds(warehouse, spark_dir / "warehouse", schemas=("marts", "reference", "intermediate"),
-                            skip=BY_DESIGN)
+                            skip=BY_DESIGN, ignore=BY_DESIGN_COLUMNS)
     print(f"\nDuckDB build {duck_s:.1f} s, Spark build {spark_s:.1f} s; {len(report['compared'])} tables compared")
-    assert report["missing"] == []
+    assert report["missing"] == [] and len(report["skipped"]) == len(BY_DESIGN)
     # the comparison proves something: the Python models and the SQL marts hold rows on DuckDB
     empty = [t for t, n in report["compared"].items() if n == 0]
     assert not {f"marts.{m}" for m in PER_PASS} & set(empty), empty

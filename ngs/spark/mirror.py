@@ -133,9 +133,11 @@ def spark_table_folders(spark_warehouse: Path, schema: str) -> dict[str, Path]:
 
 
 def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[str, ...] = ("marts",),
-                   tol: float = 1e-6, skip: dict[str, str] | None = None) -> dict:
+                   tol: float = 1e-6, skip: dict[str, str] | None = None,
+                   ignore: dict[str, list[str]] | None = None) -> dict:
     """Every table of ``schemas`` in a DuckDB build against the same table written by ``ngs build --engine
-    spark`` (its parquet files under ``spark_warehouse``), with :data:`MEASURED` left out. Returns
+    spark`` (its parquet files under ``spark_warehouse``), with :data:`MEASURED` left out; ``skip``: table name
+    -> why it is not compared; ``ignore``: table name -> columns left out of its comparison. Returns
     {"compared": {table: rows}, "differences": {table: [...]}, "views": [DuckDB views, compared through their
     tables], "skipped": {table: why}, "missing": [tables DuckDB has and Spark has not]}."""
     skip = skip or {}
@@ -161,7 +163,12 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
                 with duckdb.connect() as reader:
                     other = reader.sql(f"select * from read_parquet('{folders[name]}/*.parquet')") \
                         .to_arrow_table().to_pandas()
-                keep = MEASURED.get(name, lambda f: f)
+                measured = MEASURED.get(name, lambda f: f)
+                drop = list((ignore or {}).get(name, []))
+
+                def keep(f: pd.DataFrame, measured=measured, drop=drop) -> pd.DataFrame:
+                    return measured(f).drop(columns=[c for c in drop if c in f.columns])
+
                 out["compared"][table] = len(duck)
                 out["differences"][table] = frame_differences(keep(duck), keep(other), tol)
     return out
