@@ -75,7 +75,7 @@ def test_every_dataset_column_is_in_its_mart_with_the_contract_type(manifest):
                 continue
             declared = mart.columns.get(col["column_name"])
             assert declared is not None, f"{mart.name}.{col['column_name']}: not a column of the mart"
-            assert declared.data_type and col["type"] == declared.data_type.upper(), (
+            assert declared.data_type and col["type"] == generate.superset_type(declared.data_type), (
                 f"{mart.name}.{col['column_name']}: dataset type {col['type']}, dbt YAML {declared.data_type!r}")
             assert col["description"] == declared.description and declared.description, col["column_name"]
             checked += 1

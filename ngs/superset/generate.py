@@ -129,6 +129,18 @@ class Mart:
     columns: dict[str, Column]
 
 
+# contract type names that both engines accept (dbt contracts are portable to Spark) -> the name the
+# DuckDB warehouse reports, which is what Superset's dataset holds
+_WAREHOUSE_TYPE_NAMES = {"STRING": "VARCHAR"}
+
+
+def superset_type(data_type: str) -> str:
+    """The dataset column type for a contract's `data_type`: upper-cased, as DuckDB and Superset spell it, with
+    the portable `string` written as DuckDB's VARCHAR."""
+    upper = data_type.strip().upper()
+    return _WAREHOUSE_TYPE_NAMES.get(upper, upper)
+
+
 def dataset_yaml(mart: Mart, names: list[str]) -> dict:
     """Superset's dataset for `mart`: the columns `names` with the contract's types and descriptions (the
     type upper-cased, as DuckDB and Superset spell it), then the calculated display columns."""
@@ -140,7 +152,7 @@ def dataset_yaml(mart: Mart, names: list[str]) -> dict:
     if untyped:
         raise GenerateError(f"dataset {mart.name}: column(s) {', '.join(untyped)} have no data_type in the "
                             "mart's dbt YAML (a contract for a SQL mart; for a Python model, the type it writes)")
-    columns = [(c.name, c.data_type.upper(), None, c.description or None) for c in (mart.columns[n] for n in names)]
+    columns = [(c.name, superset_type(c.data_type), None, c.description or None) for c in (mart.columns[n] for n in names)]
     columns += [(name, dtype, expression, None) for name, dtype, expression in CALCULATED.get(mart.name, [])]
     return {
         "table_name": mart.name, "main_dttm_col": None,
