@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -44,32 +44,31 @@ def is_spark_session(value: object) -> bool:
         and not hasattr(value, "toArrow")
 
 
+def _nodes(value) -> Iterator:
+    """`value` and, depth first, everything inside it: dict values, list and tuple items, dataclass fields
+    (how model arguments nest Spark frames: settings objects, increments, mappings of refs)."""
+    yield value
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        children = list(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        children = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    else:
+        return
+    for child in children:
+        yield from _nodes(child)
+
+
 def find_spark(args: Sequence, kwargs: dict) -> object | None:
     """The SparkSession behind the arguments (a Spark DataFrame's or the session itself), None when no
     argument comes from Spark (the DuckDB path)."""
-    found = None
-
-    def visit(value):
-        nonlocal found
-        if found is not None:
-            return
+    for value in _nodes((tuple(args), kwargs)):
         if is_spark_frame(value):
-            found = value.sparkSession
-        elif is_spark_session(value):
-            found = value
-        elif isinstance(value, dict):
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for f in dataclasses.fields(value):
-                visit(getattr(value, f.name))
-
-    for v in (*args, *kwargs.values()):
-        visit(v)
-    return found
+            return value.sparkSession
+        if is_spark_session(value):
+            return value
+    return None
 
 
 # ------------------------------------------------------------------------------------- Arrow conversions
@@ -224,22 +223,12 @@ def run_by_game(spark, func: Callable, spec: PerGame, args: Sequence, kwargs: di
     big_ids = [id(b) for b in big]
     small: dict[int, pa.Table] = {}
 
-    def collect(value):
+    for value in _nodes((tuple(args), kwargs)):
         if is_spark_frame(value):
             if id(value) not in big_ids and id(value) not in small:
                 small[id(value)] = to_arrow(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                collect(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                collect(v)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             _refuse_incremental(value)
-            for f in dataclasses.fields(value):
-                collect(getattr(value, f.name))
-
-    collect((tuple(args), kwargs))
     # the arguments with every Spark object replaced by a slot that the executor fills with a DuckDB relation
     slots = {i: _Slot(n) for n, i in enumerate((*big_ids, *small))}
     shipped_args, shipped_kwargs = _Placeholders(slots)((tuple(args), kwargs))
