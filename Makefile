@@ -51,9 +51,11 @@ serve: venv
 stop: venv
 	$(BIN)/ngs serve --stop
 
-## test: every test (pytest, which also runs dbt build with all data and unit tests)
+## test: every test (pytest, which also runs dbt build with all data and unit tests), a module per worker
+## (pytest-xdist; TEST_WORKERS=0 runs them in this process, one after another)
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: venv
 	$(BIN)/ruff check ngs python_models tests

@@ -9,12 +9,14 @@ exercised in minutes. Real tracks reach the models only as they reach a user's: 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="ngs-tests-"))
 os.environ["NGS_ARTIFACTS_DIR"] = str(_SESSION_TMP / "artifacts")
@@ -51,12 +53,25 @@ def dbt_isolation(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_sim_warehouse(tmp_path_factory, dbt_isolation) -> Path:
+def full_sim_warehouse(tmp_path_factory, dbt_isolation, worker_id) -> Path:
     """Two simulated games through the whole pipeline, every model trained (quick settings): what
-    `make demo` builds, small. Read-only for the tests that use it."""
+    `make demo` builds, small. Read-only for the tests that use it. Under pytest-xdist it is built once per
+    run, by the first worker that asks, in the run's shared temp folder (the others wait on the lock); a
+    finished build is the file itself (a build writes its warehouse last, verified)."""
+    if worker_id == "master":
+        return _build_full_sim(tmp_path_factory.mktemp("full_sim"))
+    root = tmp_path_factory.getbasetemp().parent / "full_sim"
+    with FileLock(f"{root}.lock", timeout=1500):
+        if not (root / "full.duckdb").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that died half-way
+            root.mkdir()
+            _build_full_sim(root)
+    return root / "full.duckdb"
+
+
+def _build_full_sim(root: Path) -> Path:
     from ngs.build import build
 
-    root = tmp_path_factory.mktemp("full_sim")
     release = root / "release"
     subprocess.run(
         [sys.executable, "-m", "ngs.cli", "simulate", "--games", "2", "--seed", "3", "--out", str(release),
@@ -112,3 +127,15 @@ def real_ghosting_warehouse(tmp_path_factory, dbt_isolation, real_ghosting_artif
 def pytest_configure(config) -> None:
     # registered here, not in pyproject.toml, while the Spark engine is groundwork (docs/scale-out.md)
     config.addinivalue_line("markers", "spark: starts a local Spark cluster (needs requirements-spark.txt and Java 17+)")
+
+
+# The slowest modules first (measured in CI: `--durations`), so that `make test`'s workers (pytest-xdist,
+# one module per worker at a time: `--dist loadfile --no-loadscope-reorder`) do not end on a long tail.
+SLOWEST_FIRST = ("test_spark.py", "test_append.py", "test_bdb2026.py", "test_bench.py", "test_completion_warehouse.py",
+                 "test_dashboards_browser.py", "test_ghosting.py", "test_build.py", "test_completion_model.py",
+                 "test_decisions_warehouse.py", "test_determinism.py", "test_faults_build.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a module kept

@@ -1,5 +1,5 @@
 """`ngs bench` and incremental appends, for correctness only (never timed assertions): the bench's JSON
-on one simulated game, and `ngs build --append` of a second game equal to a from-scratch build of both."""
+on one simulated game, and `ngs build --append` of a second game (in batches) equal to a build of both."""
 
 from __future__ import annotations
 
@@ -50,31 +50,11 @@ def _counts(warehouse: Path, tracking_only: bool = False) -> dict:
         }
 
 
-def test_append_equals_from_scratch(bench_mod, tmp_path):
-    """Game 0, then game 1 appended (incremental models recompute only its plays) == games 0-1 at once."""
-    both = bench_mod.release(2)
-    first = bench_mod.release(1)
-    second = bench_mod.next_games(1, 1)
-
-    scratch = tmp_path / "scratch.duckdb"
-    build([both], scratch, train=False, quiet=True, select=FOUNDATION)
-    appended = tmp_path / "appended.duckdb"
-    build([first], appended, train=False, quiet=True, select=FOUNDATION)
-    before = _counts(appended)
-    build([second], appended, train=False, quiet=True, select=FOUNDATION, append=True)
-    after, expected = _counts(appended), _counts(scratch)
-
-    assert before["fct_tracking"] < after["fct_tracking"]
-    assert after["balanced"] and expected["balanced"]
-    assert after["files"] == 2 * before["files"]  # the appended batch's tracking file is accounted for too
-    for key in ("fct_tracking", "quarantine", "quarantine_by_rule", "plays", "pass_events", "raw_rows",
-                "tracking_hash"):
-        assert after[key] == expected[key], key
-
-
 def test_batched_build_equals_one_statement(bench_mod, tmp_path, monkeypatch):
     """int_tracking_flagged built in batches of a few games (materialized batched_by_game) holds exactly the
-    rows of a build in one statement; an append in batches too."""
+    rows of a build in one statement; an append in batches too: game 0, then game 1 appended (the incremental
+    models recompute only its plays) holds the marts of games 0-1 built at once. (Every mart of an append with
+    scoring against a full rebuild: tests/test_append.py.)"""
     both = bench_mod.release(2)
     one_statement = tmp_path / "one.duckdb"
     build([both], one_statement, train=False, quiet=True, select=FOUNDATION)
@@ -85,9 +65,17 @@ def test_batched_build_equals_one_statement(bench_mod, tmp_path, monkeypatch):
     build([both], batched, train=False, quiet=True, select=FOUNDATION)
     appended = tmp_path / "appended.duckdb"
     build([bench_mod.release(1)], appended, train=False, quiet=True, select=FOUNDATION)
+    before = _counts(appended)
     build([bench_mod.next_games(1, 1)], appended, train=False, quiet=True, select=FOUNDATION, append=True)
 
     assert _counts(batched) == _counts(one_statement)
+    after, expected = _counts(appended), _counts(one_statement)
+    assert before["fct_tracking"] < after["fct_tracking"]
+    assert after["balanced"] and expected["balanced"]
+    assert after["files"] == 2 * before["files"]  # the appended batch's tracking file is accounted for too
+    for key in ("fct_tracking", "quarantine", "quarantine_by_rule", "plays", "pass_events", "raw_rows",
+                "tracking_hash"):
+        assert after[key] == expected[key], key
     # the appended game comes from another file: compare what does not name the file
     cols = ("source, game_id, play_id, nfl_id, frame_id, x_std, y_std, vx, vy, ax, ay, frames_missing_before, "
             "quarantine_rule, quarantine_measured_value, all_rules")
