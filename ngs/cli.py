@@ -107,6 +107,9 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="start (or --stop) Superset on the warehouse, dashboards loaded")
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     p.add_argument("--stop", action="store_true", help="stop the running Superset")
+    p.add_argument("--spark-thrift", metavar="URI", default=None,
+                   help="serve the dashboards from a Spark thrift server instead of --warehouse, e.g. "
+                        "hive://127.0.0.1:10000/default (PyHive; env NGS_SUPERSET_SPARK_THRIFT; docs/scale-out.md)")
     p.set_defaults(func=lambda a: __import__("ngs.superset", fromlist=["cli_main"]).cli_main(a))
 
 

@@ -158,6 +158,40 @@ def test_snapshot_is_accepted(snapshot):
     assert snapshot_path(make_url(f"duckdb:///{snapshot}?access_mode=read_write"), snapshot.parent) == snapshot
 
 
+def test_spark_thrift_server_is_the_one_other_database_allowed(tmp_path):
+    """`ngs serve --spark-thrift hive://host:port/schema`: that server (same host and port) is accepted and
+    its engine keeps only Superset's own parameters; another thrift server or engine is still refused."""
+    from ngs.superset.guard import connection_mutator, uri_validator
+    from ngs.superset.spark import parse_thrift_uri
+
+    thrift = parse_thrift_uri("hive://ngs@127.0.0.1:10100/marts")[:2]
+    assert thrift == ("127.0.0.1", 10100)
+    validate, mutate = uri_validator(tmp_path, thrift), connection_mutator(tmp_path, thrift)
+    ok = make_url("hive://ngs@127.0.0.1:10100/default")
+    validate(ok)
+    assert mutate(ok, {"poolclass": 1, "connect_args": {"x": 1}}, None, None, None) == (ok, {"poolclass": 1})
+    for uri in ("hive://127.0.0.1:10000/default", "hive://10.0.0.9:10100/default", "sqlite:////tmp/s.db",
+                "duckdb:///:memory:"):
+        with pytest.raises(ConnectionRefused):
+            validate(make_url(uri))
+        with pytest.raises(ConnectionRefused):
+            mutate(make_url(uri), {}, None, None, None)
+    with pytest.raises(ConnectionRefused):  # no thrift server given: hive refused as before
+        uri_validator(tmp_path)(ok)
+    assert parse_thrift_uri("hive://spark-host/default") == ("spark-host", 10000, "default")
+    for bad in ("duckdb:///x.duckdb", "hive:///default", "not a uri"):
+        with pytest.raises(ValueError):
+            parse_thrift_uri(bad)
+
+
+def test_spark_describe_rows_give_the_columns():
+    from ngs.superset.spark import describe_rows_columns
+
+    rows = [("game_id", "bigint", None), ("dataset", "string", ""), ("", "", ""),
+            ("# Partition Information", "", ""), ("# col_name", "data_type", "comment"), ("week", "int", None)]
+    assert describe_rows_columns(rows) == {"game_id": "BIGINT", "dataset": "STRING"}
+
+
 def test_refresh_is_seen_while_an_old_connection_is_open(tmp_path):
     """`ngs serve` again under load: a connection still open on the old snapshot must not keep new
     connections on it (DuckDB shares one instance per path in a process), and its query finishes."""

@@ -87,16 +87,27 @@ def lock_down(url, engine_kwargs: dict[str, Any], serving_dir: Path) -> tuple[An
     return new_url, kwargs
 
 
-def uri_validator(serving_dir: Path):
+def thrift_allowed(url, thrift: tuple[str, int] | None) -> bool:
+    """True when `url` is the Spark thrift server `ngs serve --spark-thrift` was given (hive://, same host
+    and port); that server is the one database Superset may open besides the snapshot."""
+    return (thrift is not None and url.get_backend_name() == "hive"
+            and (url.host, url.port or 10000) == (thrift[0], int(thrift[1])))
+
+
+def uri_validator(serving_dir: Path, thrift: tuple[str, int] | None = None):
     """`DB_SQLA_URI_VALIDATOR` for superset_config.py (a ValueError: Superset shows its message when a
-    database is added or tested)."""
+    database is added or tested). `thrift`: (host, port) of the one Spark thrift server also allowed."""
     def validate(url) -> None:
-        snapshot_path(url, serving_dir)
+        if not thrift_allowed(url, thrift):
+            snapshot_path(url, serving_dir)
     return validate
 
 
-def connection_mutator(serving_dir: Path):
-    """`DB_CONNECTION_MUTATOR` for superset_config.py."""
+def connection_mutator(serving_dir: Path, thrift: tuple[str, int] | None = None):
+    """`DB_CONNECTION_MUTATOR` for superset_config.py (the allowed thrift server's engine keeps only the
+    engine parameters Superset itself sets)."""
     def mutate(url, params, username, security_manager, source):  # Superset's signature
+        if thrift_allowed(url, thrift):
+            return url, {k: params[k] for k in _KEPT_ENGINE_KWARGS if k in params}
         return lock_down(url, params, serving_dir)
     return mutate

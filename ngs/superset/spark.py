@@ -70,3 +70,83 @@ def spark_sqlalchemy_uri(host: str | None = None, port: int | None = None, schem
     if not 1 <= int(port) <= 65535:
         raise ValueError(f"thrift port {port} is not a TCP port")
     return f"hive://{quote(user, safe='')}@{host}:{int(port)}/{quote(schema, safe='')}"
+
+
+# ------------------------------------------------------------------------------ `ngs serve --spark-thrift`
+def parse_thrift_uri(uri: str) -> tuple[str, int, str]:
+    """(host, port, schema) of a `hive://[user@]host[:port][/schema]` URI; ValueError naming what is wrong."""
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        raise ValueError(f"{uri!r} is not a SQLAlchemy URI (expected hive://host:10000/default)") from None
+    if url.get_backend_name() != "hive":
+        raise ValueError(f"{uri!r}: the Spark thrift server's URI starts with hive:// "
+                         "(e.g. hive://127.0.0.1:10000/default)")
+    if not url.host:
+        raise ValueError(f"{uri!r}: no host")
+    port = url.port or 10000
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{uri!r}: port {port} is not a TCP port")
+    return url.host, port, url.database or "default"
+
+
+def _connect(uri: str):
+    from pyhive import hive
+    from sqlalchemy.engine.url import make_url
+
+    host, port, schema = parse_thrift_uri(uri)
+    return hive.connect(host=host, port=port, database=schema, username=make_url(uri).username or "ngs")
+
+
+def describe_rows_columns(rows) -> dict[str, str]:
+    """{column: type} from the rows of Spark's `DESCRIBE TABLE` (col_name, data_type, comment): the column
+    rows stop at the first blank or '#' row (partition and detail sections follow)."""
+    out: dict[str, str] = {}
+    for row in rows:
+        name = (row[0] or "").strip()
+        if not name or name.startswith("#"):
+            break
+        out[name] = (row[1] or "").strip().upper()
+    return out
+
+
+def thrift_tables(uri: str, schemas: Iterable[str]) -> dict[tuple[str, str], dict[str, str]]:
+    """{(schema, table): {column: type}} of the thrift server's tables in `schemas` (what `check_bundle`
+    compares the dashboards' datasets with)."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    conn = _connect(uri)
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW DATABASES")
+        existing = {str(r[0]) for r in cur.fetchall()}
+        for schema in sorted(set(schemas) & existing):
+            cur.execute(f"SHOW TABLES IN `{schema}`")
+            for name in [n for n in (_row_table_name(r) for r in cur.fetchall()) if n is not None]:
+                cur.execute(f"DESCRIBE TABLE `{schema}`.`{name}`")
+                out[(schema, name)] = describe_rows_columns(cur.fetchall())
+    finally:
+        conn.close()
+    return out
+
+
+def thrift_dataset_values(uri: str, tables: set[str]) -> dict[str, set[str]]:
+    """`ngs.superset.bundle.dataset_values` on the thrift server: per mart with a `dataset` column, the
+    datasets of its rows."""
+    conn = _connect(uri)
+    out: dict[str, set[str]] = {}
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW TABLES IN marts")
+        have = {n for n in (_row_table_name(r) for r in cur.fetchall()) if n is not None}
+        for t in sorted(tables & have):
+            cur.execute(f"DESCRIBE TABLE marts.`{t}`")
+            if "dataset" not in describe_rows_columns(cur.fetchall()):
+                continue
+            cur.execute(f"SELECT DISTINCT dataset FROM marts.`{t}` WHERE dataset IS NOT NULL")
+            out[t] = {r[0] for r in cur.fetchall()}
+    finally:
+        conn.close()
+    return out
