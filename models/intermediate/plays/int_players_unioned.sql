@@ -21,12 +21,15 @@ from_files as (
 ),
 
 from_tracking as (
-    -- sources that carry player attributes on the tracking rows only
+    -- sources that carry player attributes on the tracking rows only. A player's rows may disagree (the NGS
+    -- highlights list 59 players under two positions and 3 under two names across games): the smallest
+    -- value is kept, so every build and engine picks the same one (any_value picked whichever row came
+    -- first: DuckDB's parallel scan and Spark's partitions differ)
     select
         source,
         nfl_id,
-        any_value(display_name) as display_name,
-        any_value(position) as position,
+        min(display_name) as display_name,
+        min(position) as position,
         cast(null as double) as height_in,
         cast(null as double) as weight_lb
     from {{ ref('int_tracking_unioned') }}
