@@ -77,7 +77,7 @@ DATASETS: dict[str, list[str]] = {
 
 # One select box for "which play" (game_id and play_id as one label): two cascading first-item selects race
 # in Superset (the Play box can pick a play of another game before the Game box has applied).
-GAME_PLAY = ("game_play", "VARCHAR", "cast(game_id as varchar) || ' / ' || cast(play_id as varchar)")
+GAME_PLAY = ("game_play", "VARCHAR", "cast(game_id as string) || ' / ' || cast(play_id as string)")
 
 # Display-only columns computed by Superset from mart columns (labels, never numbers): the tracking rows of
 # the ball carry no club, and a chart legend would show "<NULL>" for it; a bar's label is a name and team.
