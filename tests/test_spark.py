@@ -643,3 +643,33 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     assert not (tmp_path / "spark").exists()  # nothing started, nothing written
     run = _ngs("build", "--spark-python", "--data", str(bad), timeout=60)
     assert run.returncode == 2 and "--spark-python needs --engine spark" in run.stderr
+
+
+@needs(HAS_PYSPARK, "pyspark not installed: make venv-spark")
+def test_parquet_read_schema_leaves_a_column_spark_cannot_type_unread(tmp_path):
+    """The NGS highlights parquet holds TIME columns (gameClock) that Spark 4.0 cannot infer a schema over: the
+    Spark ingest reads parquet with a schema from the footer, such a column declared as an unread string, a
+    naive TIMESTAMP as TIMESTAMP_NTZ (what Spark infers); a TIME column the spec needs is an error naming it.
+    No JVM: the schema only."""
+    from pyspark.sql.types import LongType, StringType, TimestampNTZType
+
+    from ngs.ingest.load import discover
+    from ngs.spark.ingest import parquet_read_schema
+
+    folder = tmp_path / "hl"
+    folder.mkdir()
+    duckdb.sql(f"""copy (select 2017090700::bigint as "gameId", 1::bigint as "playId", 1::bigint as frame,
+                    1.5 as x, 2.5 as y, 1.0 as "possessionFlag", time '10:46:00' as "gameClock",
+                    timestamp '2017-09-07 20:00:00.1' as "time")
+                   to '{folder}/highlights.parquet' (format parquet)""")
+    [f] = discover([folder])
+    types = {fl.name: fl.dataType for fl in parquet_read_schema(f).fields}
+    assert types["gameClock"] == StringType() and types["time"] == TimestampNTZType()
+    assert types["gameId"] == LongType() and list(types) == list(f.columns)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    duckdb.sql(f"""copy (select 1::bigint as "gameId", 1::bigint as "playId", 1::bigint as frame, 1.5 as x,
+                    2.5 as y, 1.0 as "possessionFlag", time '10:46:00' as "playType")
+                   to '{bad}/highlights.parquet' (format parquet)""")
+    with pytest.raises(IngestError, match=r"highlights.parquet: column 'playType' has the parquet type time64"):
+        parquet_read_schema(discover([bad])[0])

@@ -55,13 +55,38 @@ def _whole(column: str, duck_type: str) -> bool:
     return duck_type in (INT, B) or column in WHOLE_NUMBER_DOUBLES
 
 
+def parquet_read_schema(f: DataFile):
+    """The Spark schema to read a parquet file with, from its footer (pyarrow), so that Spark does not infer one:
+    Spark 4.0 refuses to infer the schema of a file holding a column type it has no type for (the NGS
+    highlights' `gameClock` is parquet TIME: `[PARQUET_TYPE_ILLEGAL] Illegal Parquet type: INT64
+    (TIME(MICROS,false))`), even when that column is never read. Such a column is declared as a string here and
+    left unread (only the spec's columns are selected); one the spec needs is an error naming it."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import from_arrow_type
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    needed = set(_actual_columns(f).values())
+    fields = []
+    for field in pq.read_schema(f.path):
+        try:
+            # a timestamp without a time zone (DuckDB's TIMESTAMP) is Spark's TIMESTAMP_NTZ, as Spark infers it
+            spark_type = from_arrow_type(field.type, prefer_timestamp_ntz=True)
+        except (TypeError, NotImplementedError) as exc:
+            if field.name in needed:
+                raise IngestError(f"{f.path}: column '{field.name}' has the parquet type {field.type}, which Spark "
+                                  f"cannot read ({_printable(str(exc), 200)})") from None
+            spark_type = StringType()
+        fields.append(StructField(field.name, spark_type, True))
+    return StructType(fields)
+
+
 def _source_frame(spark, f: DataFile):
     """The file's rows, every column under a positional name `_cI` (text for a CSV), with `__ngs_id`."""
     from pyspark.sql import functions as F
 
     path = str(f.path)
     if f.path.suffix.lower() == ".parquet":
-        df = spark.read.parquet(path)
+        df = spark.read.schema(parquet_read_schema(f)).parquet(path)
         df = df.toDF(*[f"_c{i}" for i in range(len(df.columns))])
     else:
         from pyspark.sql.types import StringType, StructField, StructType
