@@ -147,12 +147,19 @@ def closing_experiment(tracks: pd.DataFrame, model, seed: int = 0, frac: float =
     u = keyed_uniforms(seed, [dw.key["game_id"].to_numpy(), dw.key["play_id"].to_numpy(),
                               dw.key["nfl_id"].to_numpy()], 3)
     chosen = u[:, 0] < frac
-    rand_w = dw.subset(np.ones(len(dw), bool))
-    rand_w.obs = np.where(chosen[:, None, None], randomise_observed(dw.obs, u[:, 1:]), dw.obs)
+    rand_obs = np.where(chosen[:, None, None], randomise_observed(dw.obs, u[:, 1:]), dw.obs)
+    pred = predict(dw)
+    # a defender not drawn (75%) has the same window in both model conditions: only the drawn ones are
+    # predicted again (a window's prediction does not depend on the other windows predicted with it)
+    rand_w = dw.subset(chosen)
+    rand_w.obs = rand_obs[chosen]
+    rand_pred = pred.copy()
+    if chosen.any():
+        rand_pred[chosen] = predict(rand_w)
     paths = {
         "real": np.concatenate([dw.obs[:, -1:], dw.fut], axis=1),
-        "predicted": np.concatenate([dw.obs[:, -1:], predict(dw)], axis=1),
-        "randomised_25pct": np.concatenate([rand_w.obs[:, -1:], predict(rand_w)], axis=1),
+        "predicted": np.concatenate([dw.obs[:, -1:], pred], axis=1),
+        "randomised_25pct": np.concatenate([rand_obs[:, -1:], rand_pred], axis=1),
     }
     rows = []
     for cond, P in paths.items():

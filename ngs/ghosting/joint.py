@@ -55,6 +55,9 @@ KIND = "joint"
 VERSION_PREFIX = "ghost-v2-"
 # the physics path the network corrects, and the constants used until fit_damping has run
 BASE = "damped_velocity_acceleration"
+# windows per forward pass when scoring: 1024 ran the network ~1.3x faster than 4096 (the attention's
+# (batch, tokens, tokens, heads, 16) intermediates stay in cache; docs/benchmarks.md, round 5), same output
+SCORE_BATCH = 1024
 TOKEN_LOOKAHEAD = 40  # the others' physics path is looked at up to this many frames ahead
 TOKEN_FEATURES = (
     [f"rel_{c}_lag{lag}_yd" for lag in (2, 1, 0) for c in ("x", "y")]
@@ -308,10 +311,13 @@ class JointModel:
         present = np.take_along_axis(present, order, axis=1)
         return Inputs(xs, self.tok_scaler.transform(tok, present), present, present.sum(axis=1))
 
-    def residual(self, inp: Inputs, batch: int = 4096) -> np.ndarray:
+    def residual(self, inp: Inputs, batch: int = SCORE_BATCH) -> np.ndarray:
+        """The network's output (n, horizon, 2) in ``batch``-window slices. A window's output does not depend
+        on the other windows of its slice nor on how many tokens the slice pads to (row-wise layers, masked
+        tokens add exact zeros at the end of each sum; tests/test_ghosting_inference.py checks it bitwise)."""
         self.net.eval()
         out = []
-        with torch.no_grad():
+        with torch.inference_mode():
             for i in range(0, len(inp.xs), batch):
                 sl = slice(i, i + batch)
                 kmax = max(int(inp.n_others[sl].max(initial=0)), 1)

@@ -150,10 +150,13 @@ def feature_screening(trained: duckdb.DuckDBPyRelation | None) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------- scoring
 def _score_windows(model: GhostModel, tr: pd.DataFrame, horizon: int | str = ARRIVAL
                    ) -> tuple[data.Windows, np.ndarray]:
-    """First window of every track and the model's prediction, ``horizon`` frames or to the arrival."""
+    """First window of every defender's track and the model's prediction, ``horizon`` frames or to the
+    arrival (the targeted receiver's windows are not predicted: a window's prediction does not depend on the
+    others predicted with it, and nothing reads his)."""
     if model.roles is not None and tr["is_target"].isna().any():  # else apply_roles would only copy
         tr = data.apply_roles(tr, model.roles)
     w, _ = scoring.windows_for(tr, model.config.history, horizon)
+    w = w.subset(w.is_target == 0.0)
     return w, scoring.predict(model, w)
 
 
@@ -231,8 +234,6 @@ def _trajectories(model: GhostModel, tr: pd.DataFrame) -> pd.DataFrame:
     if tr.empty:
         return pd.DataFrame(columns=TRAJECTORY_COLUMNS)
     w, pred = _score_windows(model, tr, ARRIVAL)
-    keep = w.is_target == 0.0
-    w, pred = w.subset(keep), pred[keep]
     H, h = w.horizon, model.config.history
     throw = tr.drop_duplicates(["game_id", "play_id"]).set_index(["game_id", "play_id"])["throw_frame_id"]
     split = tr.drop_duplicates(["game_id", "play_id"]).set_index(["game_id", "play_id"])["split"]
