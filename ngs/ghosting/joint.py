@@ -56,8 +56,10 @@ VERSION_PREFIX = "ghost-v2-"
 # the physics path the network corrects, and the constants used until fit_damping has run
 BASE = "damped_velocity_acceleration"
 # windows per forward pass when scoring: 1024 ran the network ~1.3x faster than 4096 (the attention's
-# (batch, tokens, tokens, heads, 16) intermediates stay in cache; docs/benchmarks.md, round 5), same output
+# (batch, tokens, tokens, heads, 16) intermediates stay in cache; docs/benchmarks.md, round 5), same output;
+# a multiple of ROW_PAD (see JointModel.residual)
 SCORE_BATCH = 1024
+ROW_PAD = 8
 TOKEN_LOOKAHEAD = 40  # the others' physics path is looked at up to this many frames ahead
 TOKEN_FEATURES = (
     [f"rel_{c}_lag{lag}_yd" for lag in (2, 1, 0) for c in ("x", "y")]
@@ -312,17 +314,23 @@ class JointModel:
         return Inputs(xs, self.tok_scaler.transform(tok, present), present, present.sum(axis=1))
 
     def residual(self, inp: Inputs, batch: int = SCORE_BATCH) -> np.ndarray:
-        """The network's output (n, horizon, 2) in ``batch``-window slices. A window's output does not depend
-        on the other windows of its slice nor on how many tokens the slice pads to (row-wise layers, masked
-        tokens add exact zeros at the end of each sum; tests/test_ghosting_inference.py checks it bitwise)."""
+        """The network's output (n, horizon, 2), ``batch`` windows per forward pass. A window's output depends
+        on its own inputs only, never on the windows it is run with: layers act row by row, masked tokens
+        add exact zeros at the end of each sum, and every slice is padded with empty windows to a multiple of
+        ROW_PAD rows (MKL multiplies the last ``rows % 4`` rows of a matrix with another kernel, whose float32
+        sums differ in the last bits). tests/test_ghosting_inference.py checks it bit for bit."""
         self.net.eval()
         out = []
         with torch.inference_mode():
             for i in range(0, len(inp.xs), batch):
                 sl = slice(i, i + batch)
                 kmax = max(int(inp.n_others[sl].max(initial=0)), 1)
-                out.append(self.net(torch.from_numpy(inp.xs[sl]), torch.from_numpy(inp.xt[sl, :kmax]),
-                                    torch.from_numpy(inp.present[sl, :kmax])).numpy().astype(float))
+                xs, xt, pr = inp.xs[sl], inp.xt[sl, :kmax], inp.present[sl, :kmax]
+                n, extra = len(xs), -len(xs) % ROW_PAD
+                if extra:
+                    xs, xt, pr = (np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in (xs, xt, pr))
+                res = self.net(torch.from_numpy(xs), torch.from_numpy(np.ascontiguousarray(xt)), torch.from_numpy(pr))
+                out.append(res[:n].numpy().astype(float))
         return np.concatenate(out) if out else np.zeros((0, self.config.horizon, 2))
 
     def predict(self, w: Windows, horizon: int | None = None) -> np.ndarray:
