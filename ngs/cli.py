@@ -60,7 +60,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--select", default=None, help="extra dbt --select expression")
     p.add_argument("--append", action="store_true",
                    help="add these folders to the existing warehouse instead of rebuilding from scratch; the "
-                        "per-pass models then score only new or changed passes (ngs.incremental)")
+                        "per-pass models then score only new or changed passes (ngs.incremental). With --engine "
+                        "spark: the files are added to Spark's raw tables and every model is rebuilt")
     p.add_argument("--full-refresh", action="store_true",
                    help="with --append: rebuild every incremental table (tracking, per-pass scores) from scratch "
                         "(dbt --full-refresh)")
@@ -75,8 +76,6 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
 
 def _build_main(args) -> int:
     if args.engine == "spark":
-        if args.append or args.full_refresh:
-            raise NgsError("--append / --full-refresh are DuckDB-only: a Spark build reloads every folder given")
         return __import__("ngs.spark.build", fromlist=["cli_main"]).cli_main(args)
     if args.spark_python:
         raise NgsError("--spark-python needs --engine spark")

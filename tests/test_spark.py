@@ -1,9 +1,11 @@
-"""The Spark engine (docs/scale-out.md): the toy project (tests/spark_toy) built on a local Spark master with
-two workers equals its DuckDB build; the whole project (ingest, every SQL model, every dbt Python model) built
-with `ngs build --engine spark --spark-python` (local[2], one JVM) equals its DuckDB build table for table
-(test_project_on_spark_equals_duckdb); the pieces that need no JVM (map_partitions on DuckDB, the
-cross-engine macros on DuckDB, seed literals, the Superset PyHive fix, `ngs spark` refusals, the Spark bridge's
-conversions and declarations, the table comparison of ngs.spark.mirror) are tested without one.
+"""The Spark engine (docs/scale-out.md). One local standalone cluster (master + 2 workers, `ngs spark up`) serves
+the module: the toy project (tests/spark_toy) built on it equals its DuckDB build, and the whole project
+(ingest, every SQL model, every dbt Python model) built on it as a first game plus an append of the second
+(`ngs build --engine spark --append --spark-python`) equals DuckDB's full build of both, table for table
+(test_project_and_append_on_a_two_worker_cluster_equal_duckdb). Spark's ingest and the append's checks run in
+one in-process session; the pieces that need no JVM (map_partitions on DuckDB, the cross-engine macros on
+DuckDB, seed literals, the Superset PyHive fix, `ngs spark` refusals, the Spark bridge's conversions and
+declarations, the table comparison of ngs.spark.mirror) are tested without one.
 
 Outside CI the tests that need pyspark (make venv-spark) or Java skip when it is absent; in CI (CI=true,
 where `.ci/run` installs both) they run and fail. Timings: docs/scale-out.md ("Measured").
@@ -299,16 +301,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-@needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
-@needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
-@pytest.mark.timeout(1200)
-def test_toy_project_on_a_two_worker_cluster_equals_duckdb(duckdb_toy, tmp_path):
+@pytest.fixture(scope="module")
+def spark_cluster(tmp_path_factory):
+    """One local standalone cluster (`ngs spark up`: master + 2 workers of 1 core / 1 GB) for the module's
+    builds: the toy project and the whole project with its append. Stopped at the end (`ngs spark down`),
+    then no process of it may be left."""
+    if not (HAS_PYSPARK and HAS_DBT_SPARK and HAS_JAVA):
+        pytest.skip("pyspark/dbt-spark (make venv-spark) or Java missing")
+    root = tmp_path_factory.mktemp("spark_cluster")
     port = _free_port()
-    env = {"NGS_SPARK_DIR": str(tmp_path / "spark"), "NGS_SPARK_MASTER_PORT": str(port),
+    env = {"NGS_SPARK_DIR": str(root / "spark"), "NGS_SPARK_MASTER_PORT": str(port),
            "NGS_SPARK_WORKERS": "2", "NGS_SPARK_WORKER_CORES": "1", "NGS_SPARK_WORKER_MEMORY": "1g"}
-    run_dir = tmp_path / "spark" / "run"
+    run_dir = root / "spark" / "run"
     started = time.monotonic()
     try:
         up = _ngs("spark", "up", env=env, timeout=400)
@@ -317,30 +321,38 @@ def test_toy_project_on_a_two_worker_cluster_equals_duckdb(duckdb_toy, tmp_path)
         assert _ngs("spark", "status", env=env).returncode == 0
         again = _ngs("spark", "up", env=env)  # one cluster at a time
         assert again.returncode == 2 and "already running" in again.stderr
-        up_s = time.monotonic() - started
-
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            result = run_build("spark", tmp_path, master=f"spark://127.0.0.1:{port}", cluster_run_dir=run_dir,
-                               timeout=900)
-        finally:
-            for k, v in saved.items():
-                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-        assert result["returncode"] == 0, result["output"][-4000:]
-        # the Python model ran on the executors: the workers launched them
-        assert any((run_dir / "worker-1").glob("app-*")) and any((run_dir / "worker-2").glob("app-*"))
-        spark_tables = read_tables("spark", tmp_path)
-        assert differences(duckdb_toy["tables"], spark_tables, tol=1e-6) == []
-        print(f"\nspark cluster up {up_s:.0f} s; toy build on the cluster {result['wall_s']} s, "
-              f"peak RSS {result['peak_rss_mb']} MB; DuckDB {duckdb_toy['result']['wall_s']} s, "
-              f"{duckdb_toy['result']['peak_rss_mb']} MB")
+        print(f"\nspark cluster up in {time.monotonic() - started:.0f} s")
+        yield {"master": f"spark://127.0.0.1:{port}", "run_dir": run_dir, "env": env}
     finally:
         down = _ngs("spark", "down", env=env, timeout=120)
         assert down.returncode == 0, down.stderr
     # nothing of the cluster is left: no process (JVMs, executors, Python workers) runs from its folder
     assert _ngs("spark", "status", env=env).returncode == 1
-    assert _processes_mentioning(str(tmp_path / "spark")) == []
+    assert _processes_mentioning(str(root)) == []
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
+@needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
+@pytest.mark.timeout(900)
+def test_toy_project_on_a_two_worker_cluster_equals_duckdb(duckdb_toy, spark_cluster, tmp_path):
+    run_dir = spark_cluster["run_dir"]
+    env = {**spark_cluster["env"], "NGS_SPARK_DIR": str(tmp_path / "spark")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = run_build("spark", tmp_path, master=spark_cluster["master"], cluster_run_dir=run_dir, timeout=800)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    assert result["returncode"] == 0, result["output"][-4000:]
+    # the Python model ran on the executors: the workers launched them
+    assert any((run_dir / "worker-1").glob("app-*")) and any((run_dir / "worker-2").glob("app-*"))
+    spark_tables = read_tables("spark", tmp_path)
+    assert differences(duckdb_toy["tables"], spark_tables, tol=1e-6) == []
+    print(f"\ntoy build on the cluster {result['wall_s']} s, peak RSS {result['peak_rss_mb']} MB; "
+          f"DuckDB {duckdb_toy['result']['wall_s']} s, {duckdb_toy['result']['peak_rss_mb']} MB")
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -507,47 +519,90 @@ BY_DESIGN_COLUMNS = {"fct_target_options": ["scoring_fingerprint"]}
 PER_PASS = ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores", "fct_target_options")
 
 
+def _split_by_game(release: Path, first: Path, nxt: Path) -> None:
+    """The release's first game (and the players) into `first`, the other games into `nxt` under new file names
+    (`<name>_next.csv`): an append batch of new plays, as ngs.bench.next_games writes one."""
+    first.mkdir(parents=True)
+    nxt.mkdir(parents=True)
+    for path in sorted(release.glob("*.csv")):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        if "gameId" not in header:
+            shutil.copyfile(path, first / path.name)
+            continue
+        col = header.index("gameId")
+        game = min(int(r[col]) for r in body)
+        for out, same in ((first / path.name, True), (nxt / f"{path.stem}_next.csv", False)):
+            with open(out, "w", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows(
+                    [header, *[r for r in body if (int(r[col]) == game) == same]])
+
+
+def _spark_build(args: list[str], env: dict, timeout: float) -> tuple[int, str, float]:
+    """`ngs build --engine spark ARGS` in its own process group (the driver JVM included), killed on timeout."""
+    t = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "ngs.cli", "build", "--engine", "spark", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    return proc.returncode, output, time.monotonic() - t
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 @needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
 @needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
 @pytest.mark.timeout(1800)
-def test_project_on_spark_equals_duckdb(tiny_release, tmp_path, dbt_isolation):
-    """One simulated game built on DuckDB and with `ngs build --engine spark --spark-python` (local[2], one
-    JVM, every SQL and Python model): every table of the marts and reference schemas has the same rows on
-    both engines (values within 1e-6), wall times measured by the training left out."""
+def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, spark_cluster, tmp_path,
+                                                                 dbt_isolation):
+    """The simulated release split by game: the first game loaded into a Spark warehouse on the two-worker
+    cluster, then the second appended with `ngs build --engine spark --append --spark-python` (every SQL and
+    Python model); every table of the marts, reference and intermediate schemas equals DuckDB's full build of
+    both folders (values within 1e-6). An append of a folder already loaded is refused and changes nothing.
+
+    The append rebuilds every model from all loaded files (ngs.spark.append), so the first build only loads
+    the raw tables and one view: what it built does not enter the result, and the module builds the whole
+    project on Spark once."""
     from conftest import EnvVars
 
     from ngs.build import build
     from ngs.spark.mirror import compare_builds
 
+    first, nxt = tmp_path / "first", tmp_path / "next"
+    _split_by_game(tiny_release, first, nxt)
     t0 = time.monotonic()
     warehouse = tmp_path / "duck.duckdb"
     with EnvVars(NGS_ARTIFACTS_DIR=str(tmp_path / "artifacts_duckdb"), NGS_GHOSTING_MAX_EPOCHS="1"):
-        build([tiny_release], warehouse, quiet=True)
+        build([first, nxt], warehouse, quiet=True)
     duck_s = time.monotonic() - t0
     spark_dir = tmp_path / "spark"
-    env = {**os.environ, "NGS_SPARK_DIR": str(spark_dir), "NGS_SPARK_MASTER": "local[2]",
+    env = {**os.environ, "NGS_SPARK_DIR": str(spark_dir), "NGS_SPARK_MASTER": spark_cluster["master"],
            "NGS_ARTIFACTS_DIR": str(tmp_path / "artifacts_spark"), "NGS_GHOSTING_MAX_EPOCHS": "1",
            "NGS_DBT_TARGET_PATH": str(tmp_path / "spark_target"), "DBT_LOG_PATH": str(tmp_path / "spark_logs")}
-    t1 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "ngs.cli", "build", "--engine", "spark", "--spark-python",
-                             "--data", str(tiny_release)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=1500)
-    finally:
-        if proc.poll() is None:   # the build and its JVM: one process group
-            os.killpg(proc.pid, 9)
-            proc.wait()
-    spark_s = time.monotonic() - t1
-    assert proc.returncode == 0, output[-6000:]
-    assert "Python models included" in output
+    code, out1, first_s = _spark_build(["--data", str(first), "--select", "stg_ingest__load_manifest"], env, 600)
+    assert code == 0, out1[-6000:]
+    code, again, again_s = _spark_build(["--append", "--data", str(first)], env, 300)
+    assert code == 2 and f"{first / 'games.csv'}: already loaded into {spark_dir / 'warehouse'}" in again, again
+    assert "Traceback" not in again
+    code, out2, append_s = _spark_build(["--append", "--spark-python", "--data", str(nxt)], env, 1500)
+    assert code == 0, out2[-6000:]
+    assert "raw tables appended to" in out2 and "Python models included" in out2
+    # the per-pass models scored on the executors, one task per game (their lines are in the workers' logs)
+    logs = "".join(p.read_text(errors="replace") for p in spark_cluster["run_dir"].glob("worker-*/app-*/*/stdout"))
     for name in PER_PASS:
-        assert output.count(f"ngs incremental: {name}: scored") == 2, name   # one per game
+        assert logs.count(f"ngs incremental: {name}: scored") == 2, name
+    t1 = time.monotonic()
     report = compare_builds(warehouse, spark_dir / "warehouse", schemas=("marts", "reference", "intermediate"),
                             skip=BY_DESIGN, ignore=BY_DESIGN_COLUMNS)
-    print(f"\nDuckDB build {duck_s:.1f} s, Spark build {spark_s:.1f} s; {len(report['compared'])} tables compared")
+    compare_s = time.monotonic() - t1
+    print(f"\nDuckDB build {duck_s:.1f} s; Spark: first game {first_s:.1f} s, refused append {again_s:.1f} s, "
+          f"append + every model {append_s:.1f} s; comparison {compare_s:.1f} s; {len(report['compared'])} tables")
     assert report["missing"] == [] and len(report["skipped"]) == len(BY_DESIGN)
     # the comparison proves something: the Python models and the SQL marts hold rows on DuckDB
     empty = [t for t, n in report["compared"].items() if n == 0]
@@ -561,10 +616,12 @@ def test_project_on_spark_equals_duckdb(tiny_release, tmp_path, dbt_isolation):
 @needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
 @needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
 @pytest.mark.timeout(600)
-def test_spark_ingest_types_order_and_bad_input(tmp_path):
+def test_spark_ingest_types_order_and_bad_input(tmp_path, tiny_release):
     """ngs.spark.ingest gives the raw tables DuckDB's loader gives (columns, types, source_row in file order,
     the null spellings), and a wrong-typed value or a fraction in a whole-number column fails naming the
-    file, the line and the column, with nothing written."""
+    file, the line and the column, with nothing written. An append (ngs.spark.append) refuses a file already
+    loaded, a malformed file and tracking of a play already loaded with DuckDB's errors, writing nothing, and
+    its rollback removes exactly what it added."""
     from ngs.ingest.load import create_raw_tables, detect, load_files
     from ngs.spark import launcher
     from ngs.spark import settings as spark_settings
@@ -606,6 +663,7 @@ def test_spark_ingest_types_order_and_bad_input(tmp_path):
                     load_raw(spark, [detect(name)])
             # the failed loads wrote nothing: the good file's rows are still there
             assert spark.sql("select count(*) from raw.bdb_weekly_games").collect()[0][0] == 3
+            appends = _append_checks(spark, tmp_path, games, tiny_release)
         finally:
             launcher.stop_session()
     finally:
@@ -621,6 +679,45 @@ def test_spark_ingest_types_order_and_bad_input(tmp_path):
     assert differences({"games": expected}, {"games": got}) == []
     assert got["source_row"].tolist() == [1, 2, 3]
     assert got["visitorTeamAbbr"].tolist()[1:] == ["L,A", None]
+    assert appends == {"tracking rows": 5, "after rollback": 0, "manifest files": 1}
+
+
+def _append_checks(spark, tmp_path: Path, games: Path, release: Path) -> dict:
+    """append_raw on a warehouse holding `games` (3 rows): each refusal leaves every raw table as it was."""
+    from ngs.ingest.load import detect
+    from ngs.spark.append import append_raw
+
+    wh = str(tmp_path / "spark" / "warehouse")
+    lines = (release / "tracking_week_1.csv").read_text().splitlines(keepends=True)[:6]
+    track, replay, malformed = (tmp_path / d for d in ("track", "replay", "malformed"))
+    for d in (track, replay, malformed):
+        d.mkdir()
+    (track / "tracking_week_1.csv").write_text("".join(lines))
+    (replay / "tracking_week_1_again.csv").write_text("".join(lines))
+    (malformed / "games_next.csv").write_text("gameId,season,week,homeTeamAbbr,visitorTeamAbbr\n"
+                                              "2030091501,2030,2,KC,BUF\n2030091502,2030,2,DET\n")
+
+    def counts(table: str) -> tuple[int, int]:
+        return tuple(spark.sql(f"select count(*) from {t}").collect()[0][0] for t in (table, "raw.load_manifest"))
+
+    with pytest.raises(IngestError, match=re.escape(f"{games}: already loaded into {wh} (use a new file name)")):
+        append_raw(spark, [detect(games)], wh)
+    with pytest.raises(IngestError, match=re.escape(str(malformed / "games_next.csv"))) as bad:
+        append_raw(spark, [detect(malformed / "games_next.csv")], wh)
+    assert "line 3" in str(bad.value), bad.value
+    assert counts("raw.bdb_weekly_games") == (3, 1)
+    tracking = detect(track / "tracking_week_1.csv")
+    table = f"raw.{tracking.spec.table}"
+    done = append_raw(spark, [tracking], wh)
+    assert done.rows == 5 and counts(table) == (5, 2)
+    with pytest.raises(IngestError, match=re.escape(f"{replay / 'tracking_week_1_again.csv'}: holds tracking of 1 "
+                                                    "play(s) the warehouse already has (first: game ")):
+        append_raw(spark, [detect(replay / "tracking_week_1_again.csv")], wh)
+    assert counts(table) == (5, 2)
+    n_tracking = counts(table)[0]
+    assert sorted(done.rollback()) == sorted([table, "raw.load_manifest"])
+    after, files = counts(table)
+    return {"tracking rows": n_tracking, "after rollback": after, "manifest files": files}
 
 
 @pytest.mark.timeout(120)
@@ -636,8 +733,9 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     bad = tmp_path / "games.csv"
     bad.write_text("gameId,season,homeTeamAbbr,visitorTeamAbbr,homeFinalScore\n1,2030,KC,BUF,3\n")
     env = {"NGS_SPARK_DIR": str(tmp_path / "spark")}
-    for extra, message in (([], f"{bad}: looks like bdb_weekly games but lacks required column(s) 'week'"),
-                           (["--append"], "--append / --full-refresh are DuckDB-only")):
+    assert "--full-refresh" in dbt_build_args(full_refresh=True) and "--full-refresh" not in args
+    lacks = f"{bad}: looks like bdb_weekly games but lacks required column(s) 'week'"
+    for extra, message in (([], lacks), (["--append"], lacks), (["--append", "--full-refresh"], lacks)):
         run = _ngs("build", "--engine", "spark", "--data", str(bad), *extra, env=env, timeout=60)
         assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
     assert not (tmp_path / "spark").exists()  # nothing started, nothing written

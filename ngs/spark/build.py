@@ -8,6 +8,14 @@ ported to Spark separately. The build says which it did.
 Unlike the DuckDB build there is no file to swap in: the raw tables are written only after every file has been
 read and checked (a bad file leaves the previous tables as they were), and dbt rebuilds each model by drop +
 create on parquet (docs/scale-out.md).
+
+`--append` (ngs.spark.append) adds the folders' files to the warehouse's raw tables, with DuckDB's checks and
+errors (a file already loaded, a bad value, tracking of a play already loaded: nothing written), then dbt
+rebuilds every model from all the loaded files: the per-pass Python models rescore every pass (they are tables
+on Spark) and int_tracking_flagged is recomputed whole, so the result is a full build's. If dbt fails, the
+files the append added to the raw tables are removed again (the append can be run again). An append to a
+Spark warehouse that has no raw.load_manifest yet is a full build, as on DuckDB. `--full-refresh` is passed
+to dbt (every Spark model is a full rebuild anyway).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ class SparkBuildResult:
     files: int
     raw_rows: int
     python_models: bool
+    appended: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -40,8 +49,9 @@ def python_models_included(flag: bool | None = None) -> bool:
 
 
 def dbt_build_args(select: str | None = None, exclude: list[str] | None = None, train: bool = True,
-                   python_models: bool = False) -> list[str]:
-    args = ["build", "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT), "--target", "spark"]
+                   python_models: bool = False, full_refresh: bool = False) -> list[str]:
+    args = ["build", "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT), "--target", "spark",
+            *(["--full-refresh"] if full_refresh else [])]
     excluded = [*(exclude or []), *([] if train else ["tag:train"]), *([] if python_models else [PYTHON_EXCLUDE])]
     if excluded:
         args += ["--exclude", *excluded]
@@ -51,9 +61,11 @@ def dbt_build_args(select: str | None = None, exclude: list[str] | None = None, 
 
 
 def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] | None = None,
-          train: bool = True, python_models: bool | None = None, quiet: bool = False) -> SparkBuildResult:
+          train: bool = True, python_models: bool | None = None, quiet: bool = False, append: bool = False,
+          full_refresh: bool = False) -> SparkBuildResult:
     from ngs.spark import launcher
     from ngs.spark import settings as spark_settings
+    from ngs.spark.append import append_raw, has_warehouse
     from ngs.spark.ingest import load_raw
 
     t0 = time.perf_counter()
@@ -74,10 +86,20 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
                 print(f"  read {f.path} as {f.spec.vintage} {f.spec.entity}: {n:,} rows", flush=True)
 
         t1 = time.perf_counter()
-        raw_rows = load_raw(spark, files, on_loaded=report)
+        appended = None
+        if append and has_warehouse(spark):
+            appended = append_raw(spark, files, str(cfg.warehouse_dir), on_loaded=report)
+            raw_rows = appended.rows
+        else:
+            if append and not quiet:
+                print(f"no Spark warehouse at {cfg.warehouse_dir} yet (no raw.load_manifest): a full build",
+                      flush=True)
+            raw_rows = load_raw(spark, files, on_loaded=report)
         seconds["ingest"] = time.perf_counter() - t1
         if not quiet:
-            print(f"raw tables written ({raw_rows:,} rows); dbt build on Spark (master {cfg.master}), "
+            what = (f"raw tables appended to ({raw_rows:,} new rows); every model is rebuilt from all loaded files"
+                    if appended else f"raw tables written ({raw_rows:,} rows)")
+            print(f"{what}; dbt build on Spark (master {cfg.master}), "
                   + ("Python models included" if include_python else
                      f"Python models and their descendants excluded (--exclude {PYTHON_EXCLUDE}; "
                      "--spark-python or NGS_SPARK_PYTHON_MODELS=1 includes them)"), flush=True)
@@ -85,25 +107,38 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
         from dbt.cli.main import dbtRunner
 
         t2 = time.perf_counter()
-        args = dbt_build_args(select, exclude, train, include_python)
+        args = dbt_build_args(select, exclude, train, include_python, full_refresh)
         if quiet:
             args = ["--quiet", *args]
-        result = dbtRunner().invoke(args)
+        try:
+            result = dbtRunner().invoke(args)
+        except BaseException:
+            if appended is not None:
+                appended.rollback()
+            raise
         seconds["dbt_build"] = time.perf_counter() - t2
         if not result.success:
             why = f": {result.exception}" if result.exception is not None else " (see the dbt log above)"
-            raise BuildError(f"dbt build on Spark failed{why}")
+            undone = ""
+            if appended is not None:
+                appended.rollback()
+                undone = ("; the files this append added to the raw tables were removed again (run the append "
+                          "again once fixed; models dbt rebuilt before the failure hold the new rows until then)")
+            raise BuildError(f"dbt build on Spark failed{why}{undone}")
     finally:
         launcher.stop_session()
     seconds["total"] = time.perf_counter() - t0
-    return SparkBuildResult(files=len(files), raw_rows=raw_rows, python_models=include_python, seconds=seconds)
+    return SparkBuildResult(files=len(files), raw_rows=raw_rows, python_models=include_python,
+                            appended=appended is not None, seconds=seconds)
 
 
 def cli_main(args) -> int:
     result = build(args.data, select=args.select, train=not args.no_train,
-                   python_models=True if getattr(args, "spark_python", False) else None)
+                   python_models=True if getattr(args, "spark_python", False) else None,
+                   append=getattr(args, "append", False), full_refresh=getattr(args, "full_refresh", False))
     s = result.seconds
-    print(f"\nSpark build done: {result.files} files, {result.raw_rows:,} raw rows, {s['total']:.1f} s "
+    rows = f"{result.raw_rows:,} raw rows" + (" appended" if result.appended else "")
+    print(f"\nSpark build done: {result.files} files, {rows}, {s['total']:.1f} s "
           f"(session {s['session']:.1f} s, ingest {s['ingest']:.1f} s, dbt build {s['dbt_build']:.1f} s)\n"
           f"  tables: {os.environ.get('NGS_SPARK_WAREHOUSE_DIR')} (databases raw, staging, intermediate, marts, "
           "reference)", file=sys.stderr)

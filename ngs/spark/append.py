@@ -1,0 +1,156 @@
+"""`ngs build --engine spark --append`: add files to an existing Spark warehouse's raw tables, with the checks
+of DuckDB's `ngs build --append` and the same errors, then (ngs.spark.build) rebuild the models from every
+loaded file.
+
+In order, and nothing is written until every check has passed:
+
+1. a file already in `raw.load_manifest` (same path) is refused: "<file>: already loaded into <warehouse>
+   (use a new file name)";
+2. every new file is read and checked (ngs.spark.ingest.read_checked: wrong types, fractions in whole-number
+   columns, malformed rows, each naming the file, the line and the column);
+3. tracking of a (game, play) an earlier load holds is refused, naming the new file, the first such play
+   and how many (ngs.ingest.load.check_no_replayed_plays' message); new play metadata for loaded plays is
+   allowed (the file loaded last describes them, as on DuckDB).
+
+Then the new rows are appended to their raw tables (new parquet files beside the old ones) and to
+`raw.load_manifest`. :class:`Appended` remembers which files each table had before, so a failure while
+writing, or a failed dbt build afterwards (ngs.spark.build), removes exactly the files the append added: the
+raw tables are back to what they were and the same append can be run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ngs.errors import IngestError
+from ngs.ingest.load import DataFile, _key_columns, _size
+from ngs.spark.ingest import MANIFEST_DDL, RAW_SCHEMA, _q, read_checked
+
+MANIFEST = f"{RAW_SCHEMA}.load_manifest"
+
+
+def has_warehouse(spark) -> bool:
+    """True when the Spark warehouse holds a loaded build (its raw.load_manifest exists)."""
+    return bool(spark.catalog.tableExists(MANIFEST))
+
+
+def already_loaded(spark) -> set[str]:
+    return {r[0] for r in spark.sql(f"select distinct source_file from {MANIFEST}").collect()}
+
+
+def check_not_loaded(spark, files: list[DataFile], warehouse: str) -> None:
+    done = already_loaded(spark)
+    for f in files:
+        if str(f.path) in done:
+            raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
+
+
+def check_no_replayed_plays(spark, frames: dict[str, list[tuple[DataFile, object]]]) -> None:
+    """DuckDB's check (ngs.ingest.load.check_no_replayed_plays) on the new files' checked frames, before
+    anything is written: the first new tracking file (by name) holding a play a loaded file holds."""
+    for table, parts in frames.items():
+        files = [f for f, _ in parts if "tracking" in f.spec.entity]
+        if not files:
+            continue
+        game, play = (_q(c) for c in _key_columns(files[0].spec))
+        new = None
+        for f, df in parts:
+            if "tracking" not in f.spec.entity:
+                continue
+            keys = df.selectExpr("source_file", f"{game} as game_id", f"{play} as play_id").distinct()
+            new = keys if new is None else new.unionByName(keys)
+        new.createOrReplaceTempView("ngs_append_new_plays")
+        try:
+            rows = spark.sql(
+                f"with old as (select distinct {game} as game_id, {play} as play_id from {RAW_SCHEMA}.{_q(table)}) "
+                "select n.source_file, n.game_id, n.play_id, count(*) over () as n "
+                "from ngs_append_new_plays as n inner join old on n.game_id = old.game_id and n.play_id = old.play_id "
+                "order by 1, 2, 3 limit 1").collect()
+        finally:
+            spark.catalog.dropTempView("ngs_append_new_plays")
+        if rows:
+            path, game_id, play_id, n = rows[0]
+            raise IngestError(
+                f"{path}: holds tracking of {n} play(s) the warehouse already has (first: game {game_id}, "
+                f"play {play_id}). An append adds new plays only; to replace loaded plays, rebuild without "
+                "--append from all the folders."
+            )
+
+
+@dataclass
+class Appended:
+    """The files each raw table held before the append (Hadoop paths), to take the append back."""
+    spark: object
+    before: dict[str, set[str]] = field(default_factory=dict)
+    rows: int = 0
+
+    def _fs_dir(self, table: str):
+        jvm = self.spark.sparkContext._jvm
+        location = next(r["data_type"] for r in self.spark.sql(f"describe table extended {table}").collect()
+                        if r["col_name"] == "Location")
+        path = jvm.org.apache.hadoop.fs.Path(location)
+        return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), path
+
+    def _files(self, table: str) -> set[str]:
+        fs, path = self._fs_dir(table)
+        if not fs.exists(path):
+            return set()
+        return {str(s.getPath().toString()) for s in fs.listStatus(path)}
+
+    def remember(self, table: str) -> None:
+        self.before[table] = self._files(table)
+
+    def rollback(self) -> list[str]:
+        """Delete every file the append added to the tables it touched; the tables' names, refreshed."""
+        undone = []
+        for table, old in self.before.items():
+            fs, _ = self._fs_dir(table)
+            jvm = self.spark.sparkContext._jvm
+            for name in sorted(self._files(table) - old):
+                fs.delete(jvm.org.apache.hadoop.fs.Path(name), True)
+            self.spark.catalog.refreshTable(table)
+            undone.append(table)
+        return undone
+
+
+def append_raw(spark, files: list[DataFile], warehouse: str,
+               on_loaded: Callable[[DataFile, int], None] | None = None) -> Appended:
+    """Check the new files against the warehouse and each other (module docstring), then append their rows to
+    the raw tables and raw.load_manifest. An error before the writes leaves every table as it was; one while
+    writing takes back what was written, then raises."""
+    from pyspark.sql import Row
+
+    check_not_loaded(spark, files, warehouse)
+    frames: dict[str, list[tuple[DataFile, object]]] = {}
+    manifest = []
+    appended = Appended(spark)
+    for f in files:
+        df, n = read_checked(spark, f)
+        frames.setdefault(f.spec.table, []).append((f, df))
+        manifest.append(Row(source_file=str(f.path), vintage=f.spec.vintage, entity=f.spec.entity,
+                            raw_table=f"{RAW_SCHEMA}.{f.spec.table}", rows=n, bytes=_size(f.path),
+                            loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+        appended.rows += n
+        if on_loaded:
+            on_loaded(f, n)
+    check_no_replayed_plays(spark, frames)
+    tables = [f"{RAW_SCHEMA}.{t}" for t in frames]
+    for table in [*tables, MANIFEST]:
+        appended.remember(table)
+    try:
+        for table_name, parts in frames.items():
+            df = parts[0][1]
+            for _, other in parts[1:]:
+                df = df.unionByName(other)
+            df.write.format("parquet").mode("append").saveAsTable(f"{RAW_SCHEMA}.{table_name}")
+        spark.createDataFrame(manifest, schema=MANIFEST_DDL).write.format("parquet").mode("append") \
+            .saveAsTable(MANIFEST)
+    except BaseException:
+        appended.rollback()
+        raise
+    return appended
+
+
+__all__ = ["Appended", "append_raw", "already_loaded", "check_no_replayed_plays", "has_warehouse"]
