@@ -587,7 +587,9 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
            "NGS_DBT_TARGET_PATH": str(tmp_path / "spark_target"), "DBT_LOG_PATH": str(tmp_path / "spark_logs")}
     code, out1, first_s = _spark_build(["--data", str(first), "--select", "stg_ingest__load_manifest"], env, 600)
     assert code == 0, out1[-6000:]
-    code, again, again_s = _spark_build(["--append", "--data", str(first)], env, 300)
+    # refused before anything is written; on local[1] (the check reads the manifest only: no executors to wait for)
+    code, again, again_s = _spark_build(["--append", "--data", str(first)], {**env, "NGS_SPARK_MASTER": "local[1]"},
+                                        300)
     assert code == 2 and f"{first / 'games.csv'}: already loaded into {spark_dir / 'warehouse'}" in again, again
     assert "Traceback" not in again
     code, out2, append_s = _spark_build(["--append", "--spark-python", "--data", str(nxt)], env, 1500)

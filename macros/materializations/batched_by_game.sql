@@ -97,7 +97,8 @@
 
 {% macro ngs_is_appending() %}
   {#- True when the model's table exists and the run is not a --full-refresh (dbt's is_incremental() is for
-      the `incremental` materialization only). Always false on Spark: its builds reload every file given. -#}
+      the `incremental` materialization only). Always false on Spark: an append there rebuilds every model from
+      all loaded files (ngs.spark.append). -#}
   {%- if not execute or target.type == 'spark' -%}
     {{ return(false) }}
   {%- endif -%}
