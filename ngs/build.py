@@ -361,7 +361,8 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
 
 def cli_main(args) -> int:
     result = build(args.data, args.warehouse, train=not args.no_train, select=args.select, append=args.append,
-                   dbt_args=["--full-refresh"] if getattr(args, "full_refresh", False) else None)
+                   dbt_args=["--full-refresh"] if getattr(args, "full_refresh", False) else None,
+                   exclude=getattr(args, "exclude", None))
     print(
         f"\nWarehouse ready: {result.warehouse}\n"
         f"  {result.files} files, {result.raw_rows:,} raw rows, {result.seconds['total']:.1f} s\n"

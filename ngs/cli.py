@@ -58,6 +58,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-train", action="store_true",
                    help="score with the stored model artefacts instead of training (dbt --exclude tag:train)")
     p.add_argument("--select", default=None, help="extra dbt --select expression")
+    p.add_argument("--exclude", action="append", default=None, metavar="SELECTOR",
+                   help="dbt --exclude selector, repeatable (e.g. resource_type:test: build without the data tests)")
     p.add_argument("--append", action="store_true",
                    help="add these folders to the existing warehouse instead of rebuilding from scratch; the "
                         "per-pass models then score only new or changed passes (ngs.incremental). With --engine "

@@ -558,7 +558,7 @@ def _spark_build(args: list[str], env: dict, timeout: float) -> tuple[int, str, 
 @pytest.mark.slow
 @needs(HAS_PYSPARK and HAS_DBT_SPARK, "pyspark/dbt-spark not installed: make venv-spark")
 @needs(HAS_JAVA, "no Java: apt-get install -y openjdk-17-jre-headless")
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2700)
 def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, spark_cluster, tmp_path,
                                                                  dbt_isolation):
     """The simulated release split by game: the first game loaded into a Spark warehouse on the two-worker
@@ -592,7 +592,10 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
                                         300)
     assert code == 2 and f"{first / 'games.csv'}: already loaded into {spark_dir / 'warehouse'}" in again, again
     assert "Traceback" not in again
-    code, out2, append_s = _spark_build(["--append", "--spark-python", "--data", str(nxt)], env, 1500)
+    # the data tests ran on DuckDB's build, whose tables these equal: left out here (147 of 227 dbt nodes; the
+    # unit tests, the models' SQL on Spark with fixed inputs, stay)
+    code, out2, append_s = _spark_build(["--append", "--spark-python", "--data", str(nxt),
+                                         "--exclude", "resource_type:test"], env, 2100)
     assert code == 0, out2[-6000:]
     assert "raw tables appended to" in out2 and "Python models included" in out2
     # the per-pass models scored on the executors, one task per game (their lines are in the workers' logs)
@@ -729,7 +732,9 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     from ngs.spark.build import dbt_build_args
 
     args = dbt_build_args()
-    assert args[args.index("--exclude") + 1:] == ["path:python_models+"] and args[args.index("--target") + 1] == "spark"
+    assert args[args.index("--exclude") + 1:] == ["path:python_models+"]
+    assert dbt_build_args(exclude=["resource_type:test"])[-3:] == ["--exclude", "resource_type:test",
+                                                                   "path:python_models+"] and args[args.index("--target") + 1] == "spark"
     assert "--exclude" not in dbt_build_args(python_models=True)
     assert dbt_build_args(train=False, python_models=True)[-2:] == ["--exclude", "tag:train"]
     bad = tmp_path / "games.csv"

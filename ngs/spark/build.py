@@ -133,7 +133,7 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
 
 
 def cli_main(args) -> int:
-    result = build(args.data, select=args.select, train=not args.no_train,
+    result = build(args.data, select=args.select, exclude=getattr(args, "exclude", None), train=not args.no_train,
                    python_models=True if getattr(args, "spark_python", False) else None,
                    append=getattr(args, "append", False), full_refresh=getattr(args, "full_refresh", False))
     s = result.seconds
