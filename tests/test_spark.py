@@ -568,7 +568,8 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
 
     The append rebuilds every model from all loaded files (ngs.spark.append), so the first build only loads
     the raw tables and one view: what it built does not enter the result, and the module builds the whole
-    project on Spark once."""
+    project on Spark once, without the data tests (they ran on DuckDB's build, which these tables equal); the
+    unit tests run on Spark."""
     from conftest import EnvVars
 
     from ngs.build import build
@@ -729,7 +730,7 @@ def _append_checks(spark, tmp_path: Path, games: Path, release: Path) -> dict:
 def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     """`ngs build --engine spark`: the dbt arguments (Python models and their descendants excluded unless asked
     for), and the refusals that come before Spark starts, each one line naming the problem."""
-    from ngs.spark.build import dbt_build_args
+    from ngs.spark.build import _undo, dbt_build_args
 
     args = dbt_build_args()
     assert args[args.index("--exclude") + 1:] == ["path:python_models+"]
@@ -741,6 +742,20 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     bad.write_text("gameId,season,homeTeamAbbr,visitorTeamAbbr,homeFinalScore\n1,2030,KC,BUF,3\n")
     env = {"NGS_SPARK_DIR": str(tmp_path / "spark")}
     assert "--full-refresh" in dbt_build_args(full_refresh=True) and "--full-refresh" not in args
+    # a failed dbt build after an append takes the append back, and says so (or that it could not)
+
+    class Appended:
+        def __init__(self, fails: bool) -> None:
+            self.fails, self.calls = fails, 0
+
+        def rollback(self):
+            self.calls += 1
+            if self.fails:
+                raise RuntimeError("the session is gone\nmore")
+
+    undone, failed = Appended(False), Appended(True)
+    assert _undo(None) == "" and "were removed again" in _undo(undone) and undone.calls == 1
+    assert "failed as well (the session is gone): rebuild without --append" in _undo(failed)
     lacks = f"{bad}: looks like bdb_weekly games but lacks required column(s) 'week'"
     for extra, message in (([], lacks), (["--append"], lacks), (["--append", "--full-refresh"], lacks)):
         run = _ngs("build", "--engine", "spark", "--data", str(bad), *extra, env=env, timeout=60)

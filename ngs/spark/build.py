@@ -113,23 +113,32 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
         try:
             result = dbtRunner().invoke(args)
         except BaseException:
-            if appended is not None:
-                appended.rollback()
+            _undo(appended)
             raise
         seconds["dbt_build"] = time.perf_counter() - t2
         if not result.success:
             why = f": {result.exception}" if result.exception is not None else " (see the dbt log above)"
-            undone = ""
-            if appended is not None:
-                appended.rollback()
-                undone = ("; the files this append added to the raw tables were removed again (run the append "
-                          "again once fixed; models dbt rebuilt before the failure hold the new rows until then)")
-            raise BuildError(f"dbt build on Spark failed{why}{undone}")
+            raise BuildError(f"dbt build on Spark failed{why}{_undo(appended)}")
     finally:
         launcher.stop_session()
     seconds["total"] = time.perf_counter() - t0
     return SparkBuildResult(files=len(files), raw_rows=raw_rows, python_models=include_python,
                             appended=appended is not None, seconds=seconds)
+
+
+def _undo(appended) -> str:
+    """After a failed dbt build: take the append's files out of the raw tables again; what happened, as the
+    end of the error message ('' when nothing was appended)."""
+    if appended is None:
+        return ""
+    try:
+        appended.rollback()
+    except Exception as exc:  # noqa: BLE001 - reported in the build's error, which is raised anyway
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return (f"; removing the appended files from the raw tables failed as well ({first}): rebuild without "
+                "--append from all the folders")
+    return ("; the files this append added to the raw tables were removed again (run the append again once "
+            "fixed; models dbt rebuilt before the failure hold the new rows until then)")
 
 
 def cli_main(args) -> int:
