@@ -438,6 +438,15 @@ def _key_columns(spec) -> tuple[str, str]:
     return ("game_id", "play_id") if "game_id" in cols else ("gameId", "playId")
 
 
+def replayed_plays_error(path: str, game_id, play_id, n: int) -> IngestError:
+    """The refusal of an append whose tracking file holds plays the warehouse has (both engines say it)."""
+    return IngestError(
+        f"{path}: holds tracking of {n} play(s) the warehouse already has (first: game {game_id}, "
+        f"play {play_id}). An append adds new plays only; to replace loaded plays, rebuild without "
+        "--append from all the folders."
+    )
+
+
 def check_no_replayed_plays(con: duckdb.DuckDBPyConnection, new_files: list[DataFile]) -> None:
     """An append must bring new plays: tracking of a (game, play) an earlier load already holds is refused,
     naming the new file, the play and how many plays overlap (the warehouse is left as it was). Play
@@ -459,9 +468,4 @@ def check_no_replayed_plays(con: duckdb.DuckDBPyConnection, new_files: list[Data
             "from new inner join old using (game_id, play_id) order by 1, 2, 3 limit 1"
         ).fetchall()
         if rows:
-            path, game_id, play_id, n = rows[0]
-            raise IngestError(
-                f"{path}: holds tracking of {n} play(s) the warehouse already has (first: game {game_id}, "
-                f"play {play_id}). An append adds new plays only; to replace loaded plays, rebuild without "
-                "--append from all the folders."
-            )
+            raise replayed_plays_error(*rows[0])

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ngs.errors import IngestError
-from ngs.ingest.load import DataFile, _key_columns, _size
+from ngs.ingest.load import DataFile, _key_columns, _size, replayed_plays_error
 from ngs.spark.ingest import MANIFEST_DDL, RAW_SCHEMA, _q, read_checked
 
 MANIFEST = f"{RAW_SCHEMA}.load_manifest"
@@ -71,12 +71,7 @@ def check_no_replayed_plays(spark, frames: dict[str, list[tuple[DataFile, object
         finally:
             spark.catalog.dropTempView("ngs_append_new_plays")
         if rows:
-            path, game_id, play_id, n = rows[0]
-            raise IngestError(
-                f"{path}: holds tracking of {n} play(s) the warehouse already has (first: game {game_id}, "
-                f"play {play_id}). An append adds new plays only; to replace loaded plays, rebuild without "
-                "--append from all the folders."
-            )
+            raise replayed_plays_error(*rows[0])
 
 
 @dataclass
