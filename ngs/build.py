@@ -35,7 +35,7 @@ import duckdb
 
 from ngs.errors import BuildError, IngestError
 from ngs.ingest import create_raw_tables, discover, load_files
-from ngs.ingest.load import already_loaded, check_no_replayed_plays
+from ngs.ingest.load import already_loaded, check_no_replayed_plays, refuse_loaded
 from ngs.paths import REPO_ROOT
 from ngs.safety import (
     UNTOUCHED,
@@ -290,10 +290,7 @@ def _build_locked(data_dirs: list[Path], warehouse: Path, train: bool, select: s
             con = duckdb.connect(str(tmp))
             try:
                 create_raw_tables(con)
-                done = already_loaded(con) if append else set()
-                for f in files:
-                    if str(f.path) in done:
-                        raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
+                refuse_loaded(files, already_loaded(con) if append else set(), warehouse)
 
                 def report(f, n: int) -> None:
                     if not quiet:

@@ -448,6 +448,24 @@ def test_a_refused_build_leaves_the_warehouse_as_it_was(faulty_build, tmp_path, 
     assert _digest(wh) == before and sorted(p.name for p in wh.parent.iterdir()) == listing
 
 
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_appending_a_loaded_file_again_is_refused_and_leaves_the_warehouse(faulty_build):
+    """The same folder appended again: the first of its files already loaded is named (same path), before
+    anything is written."""
+    wh = faulty_build["warehouse"]
+    before, listing = _digest(wh), sorted(p.name for p in wh.parent.iterdir())
+    sim = faulty_build["root"] / "sim"
+    proc = subprocess.run([sys.executable, "-m", "ngs.cli", "build", "--data", str(sim), "--warehouse", str(wh),
+                           "--append"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip()
+    assert err.startswith("ngs build: error: ") and f": already loaded into {wh} (use a new file name)" in err, err
+    assert str(sim) in err
+    _clean_message(err)
+    assert _digest(wh) == before and sorted(p.name for p in wh.parent.iterdir()) == listing
+
 # ---------------------------------------------------------------------------------------- simulator
 @pytest.mark.parametrize(("args", "message"), [
     (["--plays-per-game", "-5"], "argument --plays-per-game: must be between 1 and 400, got -5"),

@@ -438,6 +438,13 @@ def _key_columns(spec) -> tuple[str, str]:
     return ("game_id", "play_id") if "game_id" in cols else ("gameId", "playId")
 
 
+def refuse_loaded(files: list[DataFile], loaded: set[str], warehouse) -> None:
+    """An append's file whose path a warehouse has loaded (`loaded`) is refused, naming it (both engines)."""
+    for f in files:
+        if str(f.path) in loaded:
+            raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
+
+
 def replayed_plays_error(path: str, game_id, play_id, n: int) -> IngestError:
     """The refusal of an append whose tracking file holds plays the warehouse has (both engines say it)."""
     return IngestError(

@@ -24,8 +24,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ngs.errors import IngestError
-from ngs.ingest.load import DataFile, _key_columns, _size, replayed_plays_error
+from ngs.ingest.load import DataFile, _key_columns, _size, refuse_loaded, replayed_plays_error
 from ngs.spark.ingest import MANIFEST_DDL, RAW_SCHEMA, _q, read_checked
 
 MANIFEST = f"{RAW_SCHEMA}.load_manifest"
@@ -40,11 +39,6 @@ def already_loaded(spark) -> set[str]:
     return {r[0] for r in spark.sql(f"select distinct source_file from {MANIFEST}").collect()}
 
 
-def check_not_loaded(spark, files: list[DataFile], warehouse: str) -> None:
-    done = already_loaded(spark)
-    for f in files:
-        if str(f.path) in done:
-            raise IngestError(f"{f.path}: already loaded into {warehouse} (use a new file name)")
 
 
 def check_no_replayed_plays(spark, frames: dict[str, list[tuple[DataFile, object]]]) -> None:
@@ -117,7 +111,7 @@ def append_raw(spark, files: list[DataFile], warehouse: str,
     writing takes back what was written, then raises."""
     from pyspark.sql import Row
 
-    check_not_loaded(spark, files, warehouse)
+    refuse_loaded(files, already_loaded(spark), warehouse)
     frames: dict[str, list[tuple[DataFile, object]]] = {}
     manifest = []
     appended = Appended(spark)
