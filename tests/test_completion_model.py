@@ -122,6 +122,33 @@ def test_model_takes_categories_and_missing_measurements():
     assert p.shape == (5,) and np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
 
 
+def test_category_codes_equal_scikit_learns_ordinal_encoder():
+    """The vectorised encoder gives scikit-learn's OrdinalEncoder's codes exactly: the same categories
+    fitted, unknown and missing (None or NaN) values NaN, on a frame and on a plain array, and a column
+    that is missing everywhere in training."""
+    from sklearn.preprocessing import OrdinalEncoder
+
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({c: rng.choice(np.array(["B", "A", "C", None], dtype=object), 200)
+                          for c in CATEGORICAL_FEATURES})
+    train["route"] = np.nan
+    train = train.astype(object).where(train.notna(), np.nan)
+    score = pd.DataFrame({c: rng.choice(np.array(["C", "A", "Z", None, np.nan, "B"], dtype=object), 500)
+                          for c in CATEGORICAL_FEATURES})
+    reference = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                               encoded_missing_value=np.nan).fit(train)
+    fast = model.CategoryCodes().fit(train)
+    assert all(np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else
+               [str(x) for x in a] == [str(x) for x in b] for a, b in zip(reference.categories_, fast.categories_))
+    expected = reference.transform(score)
+    assert np.isnan(expected).any() and not np.isnan(expected).all()
+    np.testing.assert_array_equal(fast.transform(score), expected)
+    np.testing.assert_array_equal(fast.transform(score.to_numpy()), expected)
+    np.testing.assert_array_equal(fast.fit_transform(train), reference.transform(train))
+    with pytest.raises(ValueError, match="columns"):
+        fast.transform(score.iloc[:, :3])
+
+
 def test_model_beats_baseline_on_a_known_signal():
     out = pipeline.train(synthetic_passes(n_games=20, per_game=40))
     ll = out.metrics[out.metrics["metric"] == "log_loss"].set_index("model")["value"]

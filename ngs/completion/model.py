@@ -28,6 +28,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from ngs.completion.errors import CompletionDataError
 from ngs.completion.features import (
@@ -83,11 +84,33 @@ class InformativeColumns(TransformerMixin, BaseEstimator):
         return np.asarray(X, dtype="float64")[:, self.keep_]
 
 
+class CategoryCodes(OrdinalEncoder):
+    """OrdinalEncoder (the same fit, categories and codes; unknown and missing values encoded NaN) with a
+    vectorised transform: scikit-learn's looks each object value up in Python, twice (~0.16 s for 60,000
+    rows x 7 columns, once per calibrated model of the ensemble on every scoring call); pandas' categorical
+    codes give the same numbers in ~0.02 s (tests/test_completion_model.py compares the two)."""
+
+    def __init__(self):
+        super().__init__(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
+
+    def transform(self, X):
+        check_is_fitted(self)
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+        if frame.shape[1] != len(self.categories_):
+            raise ValueError(f"{type(self).__name__}: {frame.shape[1]} columns, fitted on {len(self.categories_)}")
+        out = np.empty(frame.shape, dtype="float64")
+        for i, categories in enumerate(self.categories_):
+            known = [c for c in categories if not pd.isna(c)]  # missing comes last in categories_ and is NaN
+            codes = pd.Categorical(frame.iloc[:, i], categories=known).codes.astype("float64")
+            codes[codes < 0] = np.nan  # unknown or missing
+            out[:, i] = codes
+        return out
+
+
 def make_gradient_boosting() -> BaseEstimator:
     encode = ColumnTransformer([
         ("categorical", make_pipeline(
-            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                           encoded_missing_value=np.nan),
+            CategoryCodes(),
             InformativeColumns()), list(CATEGORICAL_FEATURES)),
         ("numeric", InformativeColumns(), list(NUMERIC_FEATURES)),
     ])
