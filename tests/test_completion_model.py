@@ -139,7 +139,7 @@ def test_category_codes_equal_scikit_learns_ordinal_encoder():
                                encoded_missing_value=np.nan).fit(train)
     fast = model.CategoryCodes().fit(train)
     assert all(np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else
-               [str(x) for x in a] == [str(x) for x in b] for a, b in zip(reference.categories_, fast.categories_))
+               [str(x) for x in a] == [str(x) for x in b] for a, b in zip(reference.categories_, fast.categories_, strict=True))
     expected = reference.transform(score)
     assert np.isnan(expected).any() and not np.isnan(expected).all()
     np.testing.assert_array_equal(fast.transform(score), expected)
