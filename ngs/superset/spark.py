@@ -47,8 +47,11 @@ def spark_table_names(connection, schema: str | None = None, quote_identifier=No
 def hive_visit_column(original):
     """PyHive's HiveCompiler.visit_column (`original`) for table columns; a literal column (SQL text: Superset's
     metrics and calculated columns) is rendered by SQLAlchemy's own compiler, unchanged."""
+    import functools
+
     from sqlalchemy.sql.compiler import SQLCompiler
 
+    @functools.wraps(original)
     def visit_column(self, column, *args, **kwargs):
         if getattr(column, "is_literal", False):
             return SQLCompiler.visit_column(self, column, *args, **kwargs)
