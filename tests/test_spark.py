@@ -3,8 +3,9 @@ the module: the toy project (tests/spark_toy) built on it equals its DuckDB buil
 (ingest, every SQL model, every dbt Python model) built on it as a first game plus an append of the second
 (`ngs build --engine spark --append --spark-python`) equals DuckDB's full build of both, table for table
 (test_project_and_append_on_a_two_worker_cluster_equal_duckdb). Spark's ingest and the append's checks run in
-one in-process session, and so do the dashboards' metrics and calculated columns (equal to DuckDB's); the pieces that need no JVM (map_partitions on DuckDB, the cross-engine macros on
-DuckDB, seed literals, the Superset PyHive fix and every chart's query on PyHive's dialect, `ngs spark` refusals, the Spark bridge's conversions and
+one in-process session, and so do the dashboards' metrics and calculated columns (equal to DuckDB's); the pieces
+that need no JVM (map_partitions on DuckDB, the cross-engine macros on DuckDB, seed literals, the Superset PyHive
+fix and every chart's query on PyHive's dialect, `ngs spark` refusals, the Spark bridge's conversions and
 declarations, the table comparison of ngs.spark.mirror) are tested without one.
 
 Outside CI the tests that need pyspark (make venv-spark) or Java skip when it is absent; in CI (CI=true,
