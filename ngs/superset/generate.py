@@ -93,8 +93,11 @@ CALCULATED: dict[str, list[tuple[str, str, str]]] = {
 # Saved metrics per dataset: (name, label, SQL aggregate, d3 format). Plain aggregates of one pass-level mart
 # column, named and defined as the season marts name and define them (rpt_qb_cpoe, rpt_receiver_separation:
 # CPOE = 100 x mean of completion_over_expected), so a chart can regroup the passes by any week range.
+# The rate is a DOUBLE mean on both engines (the mart keeps only passes with is_complete known): with the
+# literals 1.0/0.0 it was AVG of a DECIMAL(2,1), a DOUBLE on DuckDB but a DECIMAL(6,5) on Spark (0.64286 for
+# 18/28, against DuckDB's 0.642857142857...; docs/scale-out.md "Superset on Spark").
 _COMPLETED = "COUNT(CASE WHEN is_complete THEN 1 END)"
-_RATE = "AVG(CASE WHEN is_complete THEN 1.0 ELSE 0.0 END)"
+_RATE = "AVG(CAST(is_complete AS DOUBLE))"
 _OVER_EXPECTED = "100 * AVG(completion_over_expected)"
 METRICS: dict[str, list[tuple[str, str, str, str | None]]] = {
     "fct_pass_attempts_scored": [

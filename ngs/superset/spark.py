@@ -6,6 +6,12 @@ names and Superset's dataset picker shows nothing usable (dropbox/PyHive#150, ap
 `install_pyhive_spark_fix()` replaces the dialect's get_table_names/get_view_names with `spark_table_names`,
 which reads the table-name column on Spark (and still the only column on Hive) and leaves temporary views
 out; call it in the Superset process (superset_config.py) before the database is used.
+
+It also fixes PyHive's SQL compiler, which rewrites every column it renders by counting dots: with exactly two it
+drops everything up to the first (meant for `schema.table.column`), with three or more it raises. Superset sends a
+metric or calculated column as `literal_column(<SQL text>)`, so `AVG(CASE WHEN is_complete THEN 1.0 ELSE 0.0 END)`
+reached Spark as `0 ELSE 0.0 END)` (`Error parsing near 'ELSE'`; dropbox/PyHive#413 is the same code on quoted
+names). `hive_visit_column` leaves a literal column's text as written.
 """
 
 from __future__ import annotations
@@ -38,14 +44,32 @@ def spark_table_names(connection, schema: str | None = None, quote_identifier=No
     return [name for name in (_row_table_name(r) for r in rows) if name is not None]
 
 
+def hive_visit_column(original):
+    """PyHive's HiveCompiler.visit_column (`original`) for table columns; a literal column (SQL text: Superset's
+    metrics and calculated columns) is rendered by SQLAlchemy's own compiler, unchanged."""
+    import functools
+
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+    @functools.wraps(original)
+    def visit_column(self, column, *args, **kwargs):
+        if getattr(column, "is_literal", False):
+            return SQLCompiler.visit_column(self, column, *args, **kwargs)
+        return original(self, column, *args, **kwargs)
+
+    visit_column.ngs_spark_fix = True
+    return visit_column
+
+
 _installed = False
 
 
 def install_pyhive_spark_fix() -> bool:
-    """Patch PyHive's HiveDialect (table and view listing) for Spark; False when PyHive is not installed."""
+    """Patch PyHive's HiveDialect (table and view listing) and HiveCompiler (literal columns) for Spark; False
+    when PyHive is not installed."""
     global _installed
     try:
-        from pyhive.sqlalchemy_hive import HiveDialect
+        from pyhive.sqlalchemy_hive import HiveCompiler, HiveDialect
     except ImportError:
         return False
     if not _installed:
@@ -56,6 +80,8 @@ def install_pyhive_spark_fix() -> bool:
         # Spark's SHOW TABLES lists views too (so they appear as tables above); PyHive's own view listing
         # repeats get_table_names, which would show every name twice in Superset
         HiveDialect.get_view_names = lambda self, connection, schema=None, **kw: []
+        if not getattr(HiveCompiler.visit_column, "ngs_spark_fix", False):
+            HiveCompiler.visit_column = hive_visit_column(HiveCompiler.visit_column)
         _installed = True
     return True
 
