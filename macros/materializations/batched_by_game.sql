@@ -87,23 +87,112 @@
 {% endmaterialization %}
 
 
-{#- Spark: one statement through dbt-spark's table materialization (a parquet table, dropped and created):
-    Spark spills a window partition by partition, so there is no memory ceiling to cut the build under, and
-    the batch_filter markers render `true`. -#}
+{#- Spark: a parquet table partitioned by the game column (config partition_by, e.g. game_id).
+    A full build (no table yet, --full-refresh, or a table not partitioned that way) is one statement
+    through dbt-spark's table materialization (drop + create, `partitioned by`): Spark spills a window
+    partition by partition, so there is no memory ceiling to cut the build under, and the batch_filter
+    markers render `true`. An append (ngs_is_appending()) builds the model's SQL, which then holds only the
+    games to rebuild (the model filters them: tracking_plays_to_build), into a temporary view and writes it
+    with `insert overwrite ... partition (<game column>)` under spark.sql.sources.partitionOverwriteMode =
+    dynamic: the partitions of the games built are replaced, every other game's files stay as they were. -#}
 {% materialization batched_by_game, adapter='spark' %}
-  {{ return(materialization_table_spark()) }}
+  {%- set partition_column = ngs_partition_column() -%}
+  {%- if not ngs_is_appending() -%}
+    {{ log(this ~ ": full build, partitioned by " ~ partition_column, info=True) }}
+    {{ return(materialization_table_spark()) }}
+  {%- endif -%}
+  {%- set target_relation = this.incorporate(type='table') -%}
+  {%- set new_rows = make_temp_relation(this) -%}
+  {{ run_hooks(pre_hooks) }}
+  {% call statement('ngs_new_partitions') -%}
+    create or replace temporary view {{ new_rows }} as
+    {{ compiled_code }}
+  {%- endcall %}
+  {%- set columns = adapter.get_columns_in_relation(target_relation) | map(attribute='quoted') | list -%}
+  {%- set built = run_query("select distinct " ~ adapter.quote(partition_column) ~ " from " ~ new_rows) -%}
+  {%- set games = built.columns[0].values() | map('string') | sort | list -%}
+  {{ log(this ~ ": append: " ~ games | length ~ " partition(s) of " ~ partition_column ~ " rebuilt ("
+         ~ games | join(', ') ~ "); the others are kept", info=True) }}
+  {% call statement('ngs_overwrite_mode') -%}
+    set spark.sql.sources.partitionOverwriteMode = dynamic
+  {%- endcall %}
+  {% call statement('main') -%}
+    insert overwrite table {{ target_relation }}
+    partition ({{ adapter.quote(partition_column) }})
+    select {{ columns | join(', ') }}
+    from {{ new_rows }}
+  {%- endcall %}
+  {% call statement('ngs_overwrite_mode_reset') -%}
+    set spark.sql.sources.partitionOverwriteMode = static
+  {%- endcall %}
+  {% call statement('ngs_drop_new_partitions') -%}
+    drop view if exists {{ new_rows }}
+  {%- endcall %}
+  {% do persist_docs(target_relation, model) %}
+  {{ run_hooks(post_hooks) }}
+  {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{% macro ngs_partition_column() %}
+  {#- The one column a Spark batched_by_game table is partitioned by (config partition_by). -#}
+  {%- set partition_by = config.get('partition_by') -%}
+  {%- if partition_by is not string and partition_by is not none and partition_by | length == 1 -%}
+    {%- set partition_by = partition_by[0] -%}
+  {%- endif -%}
+  {%- if partition_by is not string or not partition_by -%}
+    {{ exceptions.raise_compiler_error("batched_by_game model " ~ this ~ " on Spark needs partition_by: the one "
+                                       ~ "game id column its appends overwrite by (e.g. game_id), not "
+                                       ~ partition_by) }}
+  {%- endif -%}
+  {{ return(partition_by) }}
+{% endmacro %}
 
 
 {% macro ngs_is_appending() %}
   {#- True when the model's table exists and the run is not a --full-refresh (dbt's is_incremental() is for
-      the `incremental` materialization only). Always false on Spark: an append there rebuilds every model from
-      all loaded files (ngs.spark.append). -#}
-  {%- if not execute or target.type == 'spark' -%}
+      the `incremental` materialization only). On Spark the table must also be partitioned by the model's
+      partition_by (a table an older build wrote unpartitioned is built again whole). -#}
+  {{ return((adapter.dispatch('ngs_is_appending') if adapter is defined else duckdb__ngs_is_appending)()) }}
+{% endmacro %}
+
+
+{% macro duckdb__ngs_is_appending() %}
+  {%- if not execute -%}
     {{ return(false) }}
   {%- endif -%}
   {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
   {{ return(relation is not none and relation.type == 'table' and not should_full_refresh()) }}
+{% endmacro %}
+
+
+{% macro spark__ngs_is_appending() %}
+  {%- if not execute -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+  {%- if relation is none or relation.type != 'table' or should_full_refresh() -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {{ return(ngs_spark_partition_columns(relation) == [ngs_partition_column()]) }}
+{% endmacro %}
+
+
+{% macro ngs_spark_partition_columns(relation) %}
+  {#- The partition columns of a Spark table, from `describe table` (the rows after '# Partition Information'). -#}
+  {%- set described = run_query("describe table " ~ relation) -%}
+  {%- set found = namespace(section=false, columns=[]) -%}
+  {%- for row in described.rows -%}
+    {%- set name = (row[0] or '') | trim -%}
+    {%- if name == '# Partition Information' -%}
+      {%- set found.section = true -%}
+    {%- elif found.section and name.startswith('#') and name != '# col_name' -%}
+      {%- set found.section = false -%}
+    {%- elif found.section and name and name != '# col_name' -%}
+      {%- do found.columns.append(name) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(found.columns) }}
 {% endmacro %}
 
 
