@@ -30,17 +30,28 @@
 
 
 {% macro spark__tracking_plays_to_build(relation) %}
+  {#- The games are looked up when the model is compiled and written as literals: the model's plan stays a full
+      build's plus one filter, which Spark pushes down to the raw parquet files. -#}
   {%- if ngs_is_appending() -%}
-    ({{ relation }}.game_id in (
-            select distinct unioned.game_id
-            from {{ ref('int_tracking_unioned') }} as unioned
-            where unioned.source_file in ({{ tracking_new_files() }})
-        )
-        or {{ relation }}.game_id is null and exists (
-            select 1
-            from {{ ref('int_tracking_unioned') }} as unioned
-            where unioned.game_id is null and unioned.source_file in ({{ tracking_new_files() }})
-        ))
+    {%- set found = run_query("select distinct game_id from " ~ ref('int_tracking_unioned')
+                              ~ " where source_file in (" ~ tracking_new_files() ~ ")") -%}
+    {%- set games = [] -%}
+    {%- for value in found.columns[0].values() if value is not none -%}
+      {%- do games.append("%d" | format(value | int)) -%}
+    {%- endfor -%}
+    {%- set games = games | sort -%}
+    {%- set with_null = none in found.columns[0].values() -%}
+    {{ log(this ~ ": append: rebuilding " ~ games | length ~ " game(s) that newly loaded files hold"
+           ~ (" (" ~ games | join(', ') ~ ")" if games else "") ~ (" and the rows without a game id" if with_null else "")
+           ~ "; every other game's partition is kept", info=True) }}
+    {%- set tests = [] -%}
+    {%- if games -%}
+      {%- do tests.append(relation ~ ".game_id in (" ~ games | join(", ") ~ ")") -%}
+    {%- endif -%}
+    {%- if with_null -%}
+      {%- do tests.append(relation ~ ".game_id is null") -%}
+    {%- endif -%}
+    ({{ tests | join(" or ") if tests else "false" }})
   {%- else -%}
     true
   {%- endif -%}

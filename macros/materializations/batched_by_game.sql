@@ -91,10 +91,10 @@
     A full build (no table yet, --full-refresh, or a table not partitioned that way) is one statement
     through dbt-spark's table materialization (drop + create, `partitioned by`): Spark spills a window
     partition by partition, so there is no memory ceiling to cut the build under, and the batch_filter
-    markers render `true`. An append (ngs_is_appending()) builds the model's SQL, which then holds only the
-    games to rebuild (the model filters them: tracking_plays_to_build), into a temporary view and writes it
-    with `insert overwrite ... partition (<game column>)` under spark.sql.sources.partitionOverwriteMode =
-    dynamic: the partitions of the games built are replaced, every other game's files stay as they were. -#}
+    markers render `true`. On an append (ngs_is_appending()) the model's SQL holds only the games to rebuild
+    (the model filters them: tracking_plays_to_build) and is written with `insert overwrite ... partition
+    (<game column>)` under spark.sql.sources.partitionOverwriteMode = dynamic: the partitions of the games
+    built are replaced, every other game's files stay as they were. -#}
 {% materialization batched_by_game, adapter='spark' %}
   {%- set partition_column = ngs_partition_column() -%}
   {%- if not ngs_is_appending() -%}
@@ -102,17 +102,8 @@
     {{ return(materialization_table_spark()) }}
   {%- endif -%}
   {%- set target_relation = this.incorporate(type='table') -%}
-  {%- set new_rows = make_temp_relation(this) -%}
-  {{ run_hooks(pre_hooks) }}
-  {% call statement('ngs_new_partitions') -%}
-    create or replace temporary view {{ new_rows }} as
-    {{ compiled_code }}
-  {%- endcall %}
   {%- set columns = adapter.get_columns_in_relation(target_relation) | map(attribute='quoted') | list -%}
-  {%- set built = run_query("select distinct " ~ adapter.quote(partition_column) ~ " from " ~ new_rows) -%}
-  {%- set games = built.columns[0].values() | map('string') | sort | list -%}
-  {{ log(this ~ ": append: " ~ games | length ~ " partition(s) of " ~ partition_column ~ " rebuilt ("
-         ~ games | join(', ') ~ "); the others are kept", info=True) }}
+  {{ run_hooks(pre_hooks) }}
   {% call statement('ngs_overwrite_mode') -%}
     set spark.sql.sources.partitionOverwriteMode = dynamic
   {%- endcall %}
@@ -120,13 +111,12 @@
     insert overwrite table {{ target_relation }}
     partition ({{ adapter.quote(partition_column) }})
     select {{ columns | join(', ') }}
-    from {{ new_rows }}
+    from (
+    {{ compiled_code }}
+    ) as ngs_rebuilt_partitions
   {%- endcall %}
   {% call statement('ngs_overwrite_mode_reset') -%}
     set spark.sql.sources.partitionOverwriteMode = static
-  {%- endcall %}
-  {% call statement('ngs_drop_new_partitions') -%}
-    drop view if exists {{ new_rows }}
   {%- endcall %}
   {% do persist_docs(target_relation, model) %}
   {{ run_hooks(post_hooks) }}

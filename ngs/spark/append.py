@@ -21,8 +21,12 @@ raw tables are back to what they were and the same append can be run again.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from ngs.ingest.load import DataFile, _key_columns, _size, refuse_loaded, replayed_plays_error
 from ngs.spark.ingest import MANIFEST_DDL, RAW_SCHEMA, _q, read_checked
@@ -104,6 +108,107 @@ class Appended:
         return undone
 
 
+BACKUP_DIR = ".ngs_append_backup"
+
+
+def _partitioned_tables(spark) -> dict[str, list[str]]:
+    """`schema.table` -> partition columns of every partitioned table outside raw (the incremental models:
+    batched_by_game on Spark)."""
+    out = {}
+    for db in spark.catalog.listDatabases():
+        if db.name == RAW_SCHEMA:
+            continue
+        for t in spark.catalog.listTables(db.name):
+            if t.isTemporary or (t.tableType or "").upper() == "VIEW":
+                continue
+            name = f"{db.name}.{t.name}"
+            parts = [c.name for c in spark.catalog.listColumns(name) if c.isPartition]
+            if parts:
+                out[name] = parts
+    return out
+
+
+def _local_location(spark, table: str) -> Path | None:
+    """The table's folder when it is on the local file system (None otherwise)."""
+    location = next(r["data_type"] for r in spark.sql(f"describe table extended {table}").collect()
+                    if r["col_name"] == "Location")
+    url = urlparse(location)
+    return Path(unquote(url.path)) if url.scheme in ("", "file") else None
+
+
+def _data_files(folder: Path) -> set[str]:
+    """The data files of a partitioned table's folder, relative ('game_id=1/part-...parquet'), without Hadoop's
+    checksum and marker files."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith((".", "_"))}
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A copy of ``src``'s partition folders at ``dst``: hard links (parquet files are never changed in place,
+    Spark replaces them), a plain copy where a link is not possible."""
+    for part in sorted(p for p in src.iterdir() if p.is_dir() and "=" in p.name):
+        (dst / part.name).mkdir(parents=True)
+        for f in part.iterdir():
+            if f.is_file():
+                try:
+                    os.link(f, dst / part.name / f.name)
+                except OSError:
+                    shutil.copy2(f, dst / part.name / f.name)
+
+
+@dataclass
+class PartitionBackup:
+    """The files of every partitioned model table (the Spark `batched_by_game` tables, which an append
+    overwrites game by game) before an append's dbt build, to put them back when the build fails: the
+    partitions the append wrote go, the ones it overwrote come back. A partitioned table that was not saved
+    (created or made partitioned by the failed build, or not on the local file system) is dropped: the next
+    build builds it whole."""
+    spark: object
+    root: Path
+    saved: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def take(cls, spark, warehouse_dir: Path) -> PartitionBackup:
+        root = Path(warehouse_dir) / BACKUP_DIR
+        shutil.rmtree(root, ignore_errors=True)  # a backup left by a killed run is stale
+        backup = cls(spark, root)
+        for table in _partitioned_tables(spark):
+            folder = _local_location(spark, table)
+            if folder is None or not folder.is_dir():
+                continue
+            _link_tree(folder, root / table)
+            backup.saved[table] = folder
+        return backup
+
+    def restore(self) -> list[str]:
+        """Put every saved table's partitions back as they were; drop a partitioned table that was not saved.
+        What was done, one phrase per table changed."""
+        done = []
+        for table in sorted(_partitioned_tables(self.spark)):
+            folder = self.saved.get(table)
+            if folder is None:
+                self.spark.sql(f"drop table if exists {table}")
+                done.append(f"{table} dropped (built by the failed build: the next build builds it whole)")
+                continue
+            saved = self.root / table
+            if _data_files(folder) == _data_files(saved):
+                continue
+            for part in [p for p in folder.iterdir() if p.is_dir() and "=" in p.name]:
+                shutil.rmtree(part)
+            for part in saved.iterdir():
+                os.rename(part, folder / part.name)
+            self.spark.sql(f"msck repair table {table} sync partitions")
+            self.spark.catalog.refreshTable(table)
+            done.append(f"{table} restored")
+        missing = sorted(set(self.saved) - set(_partitioned_tables(self.spark)))
+        done += [f"{t} gone (dropped by the failed build: the next build builds it whole)" for t in missing]
+        self.discard()
+        return done
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def append_raw(spark, files: list[DataFile], warehouse: str,
                on_loaded: Callable[[DataFile, int], None] | None = None) -> Appended:
     """Check the new files against the warehouse and each other (module docstring), then append their rows to
@@ -142,4 +247,4 @@ def append_raw(spark, files: list[DataFile], warehouse: str,
     return appended
 
 
-__all__ = ["Appended", "append_raw", "already_loaded", "check_no_replayed_plays", "has_warehouse"]
+__all__ = ["Appended", "PartitionBackup", "append_raw", "already_loaded", "check_no_replayed_plays", "has_warehouse"]

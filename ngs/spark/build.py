@@ -65,7 +65,7 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
           full_refresh: bool = False) -> SparkBuildResult:
     from ngs.spark import launcher
     from ngs.spark import settings as spark_settings
-    from ngs.spark.append import append_raw, has_warehouse
+    from ngs.spark.append import PartitionBackup, append_raw, has_warehouse
     from ngs.spark.ingest import load_raw
 
     t0 = time.perf_counter()
@@ -103,6 +103,13 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
                   + ("Python models included" if include_python else
                      f"Python models and their descendants excluded (--exclude {PYTHON_EXCLUDE}; "
                      "--spark-python or NGS_SPARK_PYTHON_MODELS=1 includes them)"), flush=True)
+        backup = None
+        if appended is not None:
+            try:
+                backup = PartitionBackup.take(spark, cfg.warehouse_dir)
+            except BaseException:
+                appended.rollback()
+                raise
         launcher.register()
         from dbt.cli.main import dbtRunner
 
@@ -113,12 +120,14 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
         try:
             result = dbtRunner().invoke(args)
         except BaseException:
-            _undo(appended)
+            _undo(appended, backup)
             raise
         seconds["dbt_build"] = time.perf_counter() - t2
         if not result.success:
             why = f": {result.exception}" if result.exception is not None else " (see the dbt log above)"
-            raise BuildError(f"dbt build on Spark failed{why}{_undo(appended)}")
+            raise BuildError(f"dbt build on Spark failed{why}{_undo(appended, backup)}")
+        if backup is not None:
+            backup.discard()
     finally:
         launcher.stop_session()
     seconds["total"] = time.perf_counter() - t0
@@ -126,9 +135,10 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
                             appended=appended is not None, seconds=seconds)
 
 
-def _undo(appended) -> str:
-    """After a failed dbt build: take the append's files out of the raw tables again; what happened, as the
-    end of the error message ('' when nothing was appended)."""
+def _undo(appended, backup=None) -> str:
+    """After a failed dbt build: take the append's files out of the raw tables again and put the partitioned
+    (incremental) model tables back as they were (ngs.spark.append.PartitionBackup); what happened, as the end
+    of the error message ('' when nothing was appended)."""
     if appended is None:
         return ""
     try:
@@ -137,8 +147,17 @@ def _undo(appended) -> str:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return (f"; removing the appended files from the raw tables failed as well ({first}): rebuild without "
                 "--append from all the folders")
-    return ("; the files this append added to the raw tables were removed again (run the append again once "
-            "fixed; models dbt rebuilt before the failure hold the new rows until then)")
+    restored = []
+    if backup is not None:
+        try:
+            restored = backup.restore()
+        except Exception as exc:  # noqa: BLE001 - as above
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return (f"; the files this append added to the raw tables were removed again, but putting the "
+                    f"incremental model tables back failed ({first}): rebuild with --full-refresh")
+    tables = f"; incremental tables: {', '.join(restored)}" if restored else ""
+    return ("; the files this append added to the raw tables were removed again" + tables + " (run the append "
+            "again once fixed; models dbt rebuilt whole before the failure hold the new rows until then)")
 
 
 def cli_main(args) -> int:
