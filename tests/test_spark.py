@@ -682,6 +682,15 @@ def test_compare_builds_reads_both_warehouses_table_for_table(tmp_path):
     (folder / "t" / "part-0.parquet").unlink()
     duckdb.execute(f"copy (select 1 as k, 0.75 as v) to '{folder / 't' / 'part-0.parquet'}' (format parquet)")
     assert compare_builds(duck, tmp_path / "wh")["differences"]["marts.t"] == ["3 rows vs 1"]
+    # a table partitioned by game (Spark's batched_by_game: game_id=<id>/ folders, the column not in the files)
+    with duckdb.connect(str(duck)) as con:
+        con.execute("create table marts.p as select range % 2 + 7 as game_id, range as k from range(4)")
+    for game in (7, 8):
+        (folder / "p" / f"game_id={game}").mkdir(parents=True)
+        duckdb.execute(f"copy (select range as k from range(4) where range % 2 + 7 = {game}) "
+                       f"to '{folder / 'p' / f'game_id={game}' / 'part-0.parquet'}' (format parquet)")
+    report = compare_builds(duck, tmp_path / "wh")
+    assert report["compared"]["marts.p"] == 4 and report["differences"]["marts.p"] == []
 
 
 # -- the real project on Spark (issue 14): ingest, the SQL models, the build --------------------------------
@@ -728,6 +737,12 @@ def _split_by_game(release: Path, first: Path, nxt: Path) -> None:
                     [header, *[r for r in body if (int(r[col]) == game) == same]])
 
 
+def _warehouse_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every data file of a Spark warehouse folder (Hadoop's checksums and markers left out): size, mtime."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith((".", "_"))}
+
+
 def _spark_build(args: list[str], env: dict, timeout: float) -> tuple[int, str, float]:
     """`ngs build --engine spark ARGS` in its own process group (the driver JVM included), killed on timeout."""
     t = time.monotonic()
@@ -755,10 +770,13 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
     Python model); every table of the marts, reference and intermediate schemas equals DuckDB's full build of
     both folders (values within 1e-6). An append of a folder already loaded is refused and changes nothing.
 
-    The append rebuilds every model from all loaded files (ngs.spark.append), so the first build only loads
-    the raw tables and one view: what it built does not enter the result, and the module builds the whole
-    project on Spark once, without the data tests (they ran on DuckDB's build, which these tables equal); the
-    unit tests run on Spark."""
+    The first build loads the raw tables and builds int_tracking_flagged (and the views it reads), so the append
+    is incremental there: only the new game's partition is written (game 1's files stay as they were), while
+    every other model is rebuilt from all loaded files (ngs.spark.append). Before it, the same append with a
+    model failing after int_tracking_flagged (int_pass_play_tracks reads fct_tracking, a view the first build
+    did not create) must leave every file of the warehouse as it was: the raw files and the new partition go.
+    The module builds the whole project on Spark once, without the data tests (they ran on DuckDB's build,
+    which these tables equal); the unit tests run on Spark."""
     from conftest import EnvVars
 
     from ngs.build import build
@@ -775,19 +793,41 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
     env = {**os.environ, "NGS_SPARK_DIR": str(spark_dir), "NGS_SPARK_MASTER": spark_cluster["master"],
            "NGS_ARTIFACTS_DIR": str(tmp_path / "artifacts_spark"), "NGS_GHOSTING_MAX_EPOCHS": "1",
            "NGS_DBT_TARGET_PATH": str(tmp_path / "spark_target"), "DBT_LOG_PATH": str(tmp_path / "spark_logs")}
-    code, out1, first_s = _spark_build(["--data", str(first), "--select", "stg_ingest__load_manifest"], env, 600)
+    no_tests = ["--exclude", "resource_type:test", "--exclude", "resource_type:unit_test"]
+    code, out1, first_s = _spark_build(["--data", str(first), "--select", "+int_tracking_flagged stg_ingest__load_manifest",
+                                        *no_tests], env, 900)
     assert code == 0, out1[-6000:]
+    assert "int_tracking_flagged: full build, partitioned by game_id" in out1
+    flagged = spark_dir / "warehouse" / "intermediate.db" / "int_tracking_flagged"
+    games = sorted(p.name for p in flagged.iterdir() if p.is_dir())
+    assert len(games) == 1 and games[0].startswith("game_id="), games
+    game1 = {p.name: p.stat().st_mtime_ns for p in (flagged / games[0]).glob("*.parquet")}
+    assert game1
     # refused before anything is written; on local[1] (the check reads the manifest only: no executors to wait for)
     code, again, again_s = _spark_build(["--append", "--data", str(first)], {**env, "NGS_SPARK_MASTER": "local[1]"},
                                         300)
     assert code == 2 and f"{first / 'games.csv'}: already loaded into {spark_dir / 'warehouse'}" in again, again
     assert "Traceback" not in again
+    # an injected fault: int_tracking_flagged's new partition is written, then a model fails; the warehouse's files
+    # are all as they were (raw files and manifest, the tracking table's partitions)
+    before = _warehouse_files(spark_dir / "warehouse")
+    code, failed, failed_s = _spark_build(["--append", "--data", str(nxt), "--select",
+                                           "int_tracking_flagged int_pass_play_tracks", *no_tests], env, 900)
+    assert code == 2 and "Traceback" not in failed, failed[-6000:]
+    assert "int_tracking_flagged: append: rebuilding 1 game(s)" in failed, failed[-6000:]
+    assert ("the files this append added to the raw tables were removed again; incremental tables: "
+            "intermediate.int_tracking_flagged restored") in failed, failed[-3000:]
+    assert _warehouse_files(spark_dir / "warehouse") == before
     # the data tests ran on DuckDB's build, whose tables these equal: left out here (147 of 227 dbt nodes; the
     # unit tests, the models' SQL on Spark with fixed inputs, stay)
     code, out2, append_s = _spark_build(["--append", "--spark-python", "--data", str(nxt),
                                          "--exclude", "resource_type:test"], env, 2100)
     assert code == 0, out2[-6000:]
     assert "raw tables appended to" in out2 and "Python models included" in out2
+    # incremental: the new game's partition only was written, game 1's files are the first build's
+    assert "int_tracking_flagged: append: rebuilding 1 game(s)" in out2
+    assert len([p for p in flagged.iterdir() if p.is_dir()]) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (flagged / games[0]).glob("*.parquet")} == game1
     # the build ran on the cluster: both workers launched executors for it (the toy project's and this one's)
     for worker in ("worker-1", "worker-2"):
         assert len(list((spark_cluster["run_dir"] / worker).glob("app-*"))) >= 2, worker
@@ -796,7 +836,8 @@ def test_project_and_append_on_a_two_worker_cluster_equal_duckdb(tiny_release, s
                             skip=BY_DESIGN, ignore=BY_DESIGN_COLUMNS)
     compare_s = time.monotonic() - t1
     print(f"\nDuckDB build {duck_s:.1f} s; Spark: first game {first_s:.1f} s, refused append {again_s:.1f} s, "
-          f"append + every model {append_s:.1f} s; comparison {compare_s:.1f} s; {len(report['compared'])} tables")
+          f"failed append (rolled back) {failed_s:.1f} s, append + every model {append_s:.1f} s; "
+          f"comparison {compare_s:.1f} s; {len(report['compared'])} tables")
     assert report["missing"] == [] and len(report["skipped"]) == len(BY_DESIGN)
     # the comparison proves something: the Python models and the SQL marts hold rows on DuckDB
     empty = [t for t, n in report["compared"].items() if n == 0]
@@ -944,6 +985,21 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
     undone, failed = Appended(False), Appended(True)
     assert _undo(None) == "" and "were removed again" in _undo(undone) and undone.calls == 1
     assert "failed as well (the session is gone): rebuild without --append" in _undo(failed)
+
+    class Backup:  # ngs.spark.append.PartitionBackup: the incremental tables put back, or not
+        def __init__(self, done):
+            self.done = done
+
+        def restore(self):
+            if isinstance(self.done, Exception):
+                raise self.done
+            return self.done
+
+    said = _undo(Appended(False), Backup(["intermediate.t restored"]))
+    assert "removed again; incremental tables: intermediate.t restored (run the append again" in said
+    assert "incremental tables" not in _undo(Appended(False), Backup([]))
+    assert "putting the incremental model tables back failed (disk full): rebuild with --full-refresh" in _undo(
+        Appended(False), Backup(OSError("disk full")))
     lacks = f"{bad}: looks like bdb_weekly games but lacks required column(s) 'week'"
     for extra, message in (([], lacks), (["--append"], lacks), (["--append", "--full-refresh"], lacks)):
         run = _ngs("build", "--engine", "spark", "--data", str(bad), *extra, env=env, timeout=60)
@@ -954,6 +1010,27 @@ def test_spark_build_arguments_and_refusals_before_any_jvm(tmp_path):
 
 
 @needs(HAS_PYSPARK, "pyspark not installed: make venv-spark")
+def test_partition_backup_links_every_partition_file(tmp_path):
+    """PartitionBackup's copy of a partitioned table folder: each `<column>=<value>` folder's files, linked (the
+    same inode: no data copied), Hadoop's checksum and marker files left out of the comparison."""
+    from ngs.spark.append import _data_files, _link_tree
+
+    table = tmp_path / "t"
+    for game in (1, 2):
+        (table / f"game_id={game}").mkdir(parents=True)
+        (table / f"game_id={game}" / "part-0.parquet").write_bytes(b"x" * game)
+        (table / f"game_id={game}" / ".part-0.parquet.crc").write_bytes(b"c")
+    (table / "_SUCCESS").write_bytes(b"")
+    _link_tree(table, tmp_path / "backup")
+    assert _data_files(table) == _data_files(tmp_path / "backup") == {"game_id=1/part-0.parquet",
+                                                                      "game_id=2/part-0.parquet"}
+    assert (tmp_path / "backup" / "game_id=2" / "part-0.parquet").stat().st_ino == \
+        (table / "game_id=2" / "part-0.parquet").stat().st_ino
+    (table / "game_id=3").mkdir()
+    (table / "game_id=3" / "part-0.parquet").write_bytes(b"y")
+    assert _data_files(table) != _data_files(tmp_path / "backup")
+
+
 def test_parquet_read_schema_leaves_a_column_spark_cannot_type_unread(tmp_path):
     """The NGS highlights parquet holds TIME columns (gameClock) that Spark 4.0 cannot infer a schema over: the
     Spark ingest reads parquet with a schema from the footer, such a column declared as an unread string, a

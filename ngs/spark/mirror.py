@@ -161,8 +161,7 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
                     continue
                 duck = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table().to_pandas()
                 with duckdb.connect() as reader:
-                    other = reader.sql(f"select * from read_parquet('{folders[name]}/*.parquet')") \
-                        .to_arrow_table().to_pandas()
+                    other = reader.sql(f"select * from {_parquet_source(folders[name])}").to_arrow_table().to_pandas()
                 measured = MEASURED.get(name, lambda f: f)
                 drop = list((ignore or {}).get(name, []))
 
@@ -172,6 +171,14 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
                 out["compared"][table] = len(duck)
                 out["differences"][table] = frame_differences(keep(duck), keep(other), tol)
     return out
+
+
+def _parquet_source(folder: Path) -> str:
+    """DuckDB's read of a Spark table's folder: its parquet files, or for a partitioned table (folders
+    `<column>=<value>`, e.g. int_tracking_flagged by game_id) every partition's, the column from the folder name."""
+    if any(p.is_dir() and "=" in p.name for p in Path(folder).iterdir()):
+        return f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
+    return f"read_parquet('{folder}/*.parquet')"
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
