@@ -1,6 +1,6 @@
 """`ngs build --engine spark --append`: add files to an existing Spark warehouse's raw tables, with the checks
-of DuckDB's `ngs build --append` and the same errors, then (ngs.spark.build) rebuild the models from every
-loaded file.
+of DuckDB's `ngs build --append` and the same errors, then (ngs.spark.build) run dbt: int_tracking_flagged
+overwrites the partitions of the new games, the other models are rebuilt from every loaded file.
 
 In order, and nothing is written until every check has passed:
 
@@ -15,7 +15,8 @@ In order, and nothing is written until every check has passed:
 Then the new rows are appended to their raw tables (new parquet files beside the old ones) and to
 `raw.load_manifest`. :class:`Appended` remembers which files each table had before, so a failure while
 writing, or a failed dbt build afterwards (ngs.spark.build), removes exactly the files the append added: the
-raw tables are back to what they were and the same append can be run again.
+raw tables are back to what they were and the same append can be run again. :class:`PartitionBackup` does the
+same for the partitioned model tables a failed dbt build may have written partitions of.
 """
 
 from __future__ import annotations

@@ -11,11 +11,13 @@ create on parquet (docs/scale-out.md).
 
 `--append` (ngs.spark.append) adds the folders' files to the warehouse's raw tables, with DuckDB's checks and
 errors (a file already loaded, a bad value, tracking of a play already loaded: nothing written), then dbt
-rebuilds every model from all the loaded files: the per-pass Python models rescore every pass (they are tables
-on Spark) and int_tracking_flagged is recomputed whole, so the result is a full build's. If dbt fails, the
-files the append added to the raw tables are removed again (the append can be run again). An append to a
-Spark warehouse that has no raw.load_manifest yet is a full build, as on DuckDB. `--full-refresh` is passed
-to dbt (every Spark model is a full rebuild anyway).
+builds: int_tracking_flagged (batched_by_game: a parquet table partitioned by game) overwrites only the
+partitions of the games the new files hold, every other model is rebuilt from all the loaded files (the
+per-pass Python models rescore every pass: they are tables on Spark), so the result is a full build's. If dbt
+fails, the files the append added to the raw tables are removed again and the partitioned tables are put back
+as they were (ngs.spark.append.PartitionBackup): the append can be run again. An append to a Spark warehouse
+that has no raw.load_manifest yet is a full build, as on DuckDB. `--full-refresh` is passed to dbt (every
+model, int_tracking_flagged included, is then rebuilt whole).
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
             raw_rows = load_raw(spark, files, on_loaded=report)
         seconds["ingest"] = time.perf_counter() - t1
         if not quiet:
-            what = (f"raw tables appended to ({raw_rows:,} new rows); every model is rebuilt from all loaded files"
+            what = (f"raw tables appended to ({raw_rows:,} new rows); int_tracking_flagged gets the new games' "
+                    "partitions, every other model is rebuilt from all loaded files"
                     if appended else f"raw tables written ({raw_rows:,} rows)")
             print(f"{what}; dbt build on Spark (master {cfg.master}), "
                   + ("Python models included" if include_python else
