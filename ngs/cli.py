@@ -63,7 +63,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--append", action="store_true",
                    help="add these folders to the existing warehouse instead of rebuilding from scratch; the "
                         "per-pass models then score only new or changed passes (ngs.incremental). With --engine "
-                        "spark: the files are added to Spark's raw tables and every model is rebuilt")
+                        "spark: the files are added to Spark's raw tables, int_tracking_flagged gets the new games' "
+                        "partitions and every other model is rebuilt")
     p.add_argument("--full-refresh", action="store_true",
                    help="with --append: rebuild every incremental table (tracking, per-pass scores) from scratch "
                         "(dbt --full-refresh)")
