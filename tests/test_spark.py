@@ -31,6 +31,7 @@ import pytest
 
 from ngs.errors import IngestError
 from ngs.paths import REPO_ROOT
+from ngs.spark.compare import BY_DESIGN, BY_DESIGN_COLUMNS, PER_PASS
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "spark_toy"))
 from compare import differences  # noqa: E402
@@ -705,17 +706,11 @@ def tiny_release(tmp_path_factory) -> Path:
     return out
 
 
-# what differs between the engines by design, left out of the comparison (docs/scale-out.md, "Measured: the
-# whole project end to end"); the measured wall times (ngs.spark.mirror.MEASURED) are left out too
-BY_DESIGN = {f"{m}__scored": "incremental marker table: DuckDB only (Spark rebuilds the per-pass models in full)"
-             for m in ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores",
-                       "fct_target_options")}
-# fct_target_options' fingerprint hashes the exact bits of the tracking rows' vx/vy (fct_tracking), which the
-# JVM's and DuckDB's sin/cos round differently in the last bit for a few rows (the values are equal within 1e-6)
-BY_DESIGN_COLUMNS = {"fct_target_options": ["scoring_fingerprint"]}
-# the Python models scored pass by pass, game by game on the executors
-PER_PASS = ("fct_completion_probability", "fct_ghost_trajectories", "fct_closing_scores", "fct_target_options")
-
+# what differs between the engines by design, left out of the comparison (ngs.spark.compare; docs/scale-out.md,
+# "Measured: the whole project end to end"): the DuckDB-only markers of scored passes, fct_target_options'
+# fingerprint (it hashes the exact bits of vx/vy, which the JVM's and DuckDB's sin/cos round differently in the
+# last bit for a few rows); PER_PASS: the Python models scored pass by pass, game by game on the executors
+# (imported above)
 
 def _split_by_game(release: Path, first: Path, nxt: Path) -> None:
     """The release's first game (and the players) into `first`, the other games into `nxt` under new file names
