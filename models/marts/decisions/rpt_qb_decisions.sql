@@ -66,7 +66,8 @@ per_passer as (
         chosen.dataset,
         chosen.passer_nfl_id,
         count(*) as attempts,
-        avg(case when chosen.is_best_option then 1.0 else 0.0 end) as best_option_share,
+        -- a double mean on both engines (Spark averages 1.0 / 0.0 as a DECIMAL: 5 decimals; docs/scale-out.md)
+        avg(cast(case when chosen.is_best_option then 1 else 0 end as double)) as best_option_share,
         avg(chosen.completion_probability) as mean_chosen_cp,
         avg(chosen.best_completion_probability) as mean_best_cp,
         avg(chosen.cp_below_best) as cp_given_up,
