@@ -106,26 +106,11 @@ def next_games(first: int, count: int, seed: int = SEED) -> Path:
 
 
 def _tree_rss_kb(root: int) -> int:
-    """Resident memory of `root` and all its descendants, in KiB (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                parts = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(parts[1]), int(parts[21])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-        rss[int(d)] = pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
+    """Resident memory of `root` and all its descendants, in KiB (from /proc: ngs.measure)."""
+    from ngs.measure import read_procs, tree
+
+    procs = read_procs()
+    return sum(procs[pid][2] for pid in tree(procs, {root}))
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
