@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import duckdb
+import pandas as pd
 
 from ngs.errors import NgsError
 from ngs.threads import limited_threads
@@ -121,15 +122,23 @@ def _run_on_spark(spark, func: Callable, args: tuple, kwargs: dict):
 class Rows:
     """A ref that the package function takes as a pandas DataFrame (an input of one row per pass or fewer):
     ``dbt_glue.run(f, dbt_glue.Rows(dbt.ref("x")))`` hands ``f`` the relation's ``.df()``. On Spark the rows
-    go through the same DuckDB conversion (ngs.spark.bridge), so ``f`` sees the same dtypes on both engines."""
+    go through the same DuckDB conversion (ngs.spark.bridge), so ``f`` sees the same dtypes on both engines.
+    A pandas DataFrame (what an earlier ``run`` returned on DuckDB; on Spark it returns a Spark DataFrame)
+    is handed over as it is."""
     relation: object
+
+
+def _frame(value):
+    if not isinstance(value, Rows):
+        return value
+    return value.relation if isinstance(value.relation, pd.DataFrame) else value.relation.df()
 
 
 def _rows(values):
     """``Rows`` among the top-level arguments (a tuple, or the keyword dict) as pandas."""
     if isinstance(values, dict):
-        return {k: v.relation.df() if isinstance(v, Rows) else v for k, v in values.items()}
-    return tuple(v.relation.df() if isinstance(v, Rows) else v for v in values)
+        return {k: _frame(v) for k, v in values.items()}
+    return tuple(_frame(v) for v in values)
 
 
 # --------------------------------------------------------------------------------------- optional refs

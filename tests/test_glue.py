@@ -145,8 +145,9 @@ def _model_yaml_configs() -> dict[str, dict]:
     return out
 
 
-def _run_target(path: Path):
-    """The package function a model file passes to dbt_glue.run, and whether it passes settings=."""
+def _run_targets(path: Path):
+    """The package functions a model file passes to dbt_glue.run, each with whether it passes settings=."""
+    found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "dbt_glue.run":
             module_alias, name = ast.unparse(node.args[0]).split(".")
@@ -156,8 +157,9 @@ def _run_target(path: Path):
             given = {k.arg: ast.unparse(k.value) for k in node.keywords}
             passes = set(given) - {"inc"} == {"settings"} and given["settings"] == \
                 ast.unparse(ast.parse('dbt.config.get("settings")').body[0].value)
-            return getattr(module, name), passes
-    raise AssertionError(f"{path} does not call dbt_glue.run")
+            found.append((getattr(module, name), passes))
+    assert found, f"{path} does not call dbt_glue.run"
+    return found
 
 
 def test_every_setting_is_a_dbt_var_defined_once():
@@ -166,8 +168,7 @@ def test_every_setting_is_a_dbt_var_defined_once():
     file with dbt.config.get("settings"); and no package default repeats a var."""
     dbt_vars, configs = _dbt_vars(), _model_yaml_configs()
     checked = 0
-    for path in PYTHON_MODELS:
-        func, passes_settings = _run_target(path)
+    for path, (func, passes_settings) in ((p, t) for p in PYTHON_MODELS for t in _run_targets(p)):
         cls = dbt_glue.settings_class(func)
         yaml_settings = configs.get(path.stem, {}).get("settings")
         if cls is None:

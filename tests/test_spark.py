@@ -578,6 +578,9 @@ def test_rows_hands_a_function_the_relations_rows_and_duckdb_arguments_stay_on_d
     out = dbt_glue.run(f, dbt_glue.Rows(rel), rel)
     assert isinstance(seen["frame"], pd.DataFrame) and seen["relation"] is rel
     pd.testing.assert_frame_equal(out, rel.df())
+    # a pandas frame (an earlier run's result on DuckDB; a Spark DataFrame on Spark) is handed over as it is
+    dbt_glue.run(f, dbt_glue.Rows(out), rel)
+    assert seen["frame"] is out
     assert find_spark((rel, {"a": rel}, dbt_glue.Rows(rel)), {"session": con}) is None
 
 
@@ -613,15 +616,19 @@ def test_per_game_declarations_name_real_arguments_and_their_schemas_parse():
     from ngs.ghosting import warehouse as ghosting
     from ngs.spark.frames import parse_schema
 
-    declared = {f.__qualname__: f.ngs_per_game for f in (completion.score, ghosting.ghost_trajectories,
-                                                         ghosting.closing_scores, decisions.target_options)}
-    for func in (completion.score, ghosting.ghost_trajectories, ghosting.closing_scores, decisions.target_options):
+    scoring = (completion.score, ghosting.ghost_trajectories, ghosting.closing_scores, decisions.target_options)
+    declared = {f.__qualname__ for f in (*scoring, decisions.options_at_real_arrival) if hasattr(f, "ngs_per_game")}
+    for func in (*scoring, decisions.options_at_real_arrival):
         spec = func.ngs_per_game
         params = inspect.signature(func).parameters
         for path in spec.inputs:
             assert path.split(".")[0] in params, (func.__qualname__, path)
-        assert [n for n, _ in parse_schema(spec.schema)][-1] == "scoring_fingerprint"
-    assert set(declared) == {"score", "ghost_trajectories", "closing_scores", "target_options"}
+    for func in scoring:
+        assert [n for n, _ in parse_schema(func.ngs_per_game.schema)][-1] == "scoring_fingerprint"
+    # rpt_decisions_metrics' tracking-reading part: its declared columns are what it returns
+    assert [n for n, _ in parse_schema(decisions.options_at_real_arrival.ngs_per_game.schema)] == \
+        decisions.AT_REAL_COLUMNS
+    assert declared == {"score", "ghost_trajectories", "closing_scores", "target_options", "options_at_real_arrival"}
     # the trained and report models run on the driver
     assert not hasattr(completion.train, "ngs_per_game") and not hasattr(ghosting.training_model, "ngs_per_game")
 

@@ -373,13 +373,69 @@ def typed_options(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def decisions_metrics(session, refs: dict, options: pd.DataFrame, measured: pd.DataFrame, trained: Trained,
-                      settings: Settings) -> pd.DataFrame:
-    """marts.rpt_decisions_metrics: consistency of the counterfactual on the real targets, flight-time fit,
-    scoring figures. ``options``: fct_target_options; ``measured``: fct_pass_features."""
+# The real targets' options with the real arrival imposed, scored: one row per pass and variant (the
+# counterfactual and two diagnostics) with the columns the consistency metrics compare (consistency.COMPARED)
+AT_REAL_COLUMNS = ["model", "game_id", "play_id", "dataset", *consistency.COMPARED.values()]
+
+
+def _at_real_variants(ghost) -> dict[str, dict]:
+    return {MODEL_NAME: dict(ghost_model=ghost),
+            f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
+            f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
+
+
+# On Spark each game runs on the executors (ngs.spark.bridge): a pass's rows depend on its pass row, its
+# tracking rows, the models and the stored flight-time fit only; the tracking never reaches the driver
+@per_game("refs.int_decision_passes", "refs.fct_tracking", unless=_flight_fit_not_stored,
+          schema="model string, game_id bigint, play_id bigint, dataset string, "
+          + ", ".join(f"{c} double" for c in consistency.COMPARED.values()))
+def options_at_real_arrival(session, refs: dict, trained: Trained, settings: Settings) -> pd.DataFrame:
+    """The input of the consistency rows of rpt_decisions_metrics: every real target (a pass with an arrival
+    frame) built as an option with its real arrival imposed, for the counterfactual (``MODEL_NAME``: the
+    ghosting model) and two diagnostics (``_constant_acceleration`` ghosts; ``_real_defenders``: no
+    ghosting), scored by the completion model. Columns AT_REAL_COLUMNS, rows by (model, game_id, play_id)."""
     ghost = _ghost_model(settings, trained)
     cfg = option_config(settings, *_ghost_window(ghost))
     names = _views(refs, session)
+    passes = load_passes(refs)
+    scorer, flights = completion_scorer(trained, passes)
+    real = passes.dropna(subset=["arrival_frame_id", "target_nfl_id"])
+    override = {(g, p, int(t)): int(a - th) for g, p, t, a, th in
+                real[["game_id", "play_id", "target_nfl_id", "arrival_frame_id", "throw_frame_id"]]
+                .itertuples(index=False)}
+    variants = _at_real_variants(ghost)
+    built: dict[str, list] = {name: [] for name in variants}
+    # one read of the tracking for the three variants
+    for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True,
+                                  until_arrival=True):
+        for name, kw in variants.items():
+            built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
+                                             arrival_override=override, only_actual=True,
+                                             ghost_defenders=kw.get("ghost_defenders", True)))
+    parts = []
+    for name, parts_of in built.items():
+        frame = concat_options(parts_of)
+        if len(frame):
+            parts.append(score_options(frame, scorer).assign(model=name))
+    return typed_at_real(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AT_REAL_COLUMNS))
+
+
+def typed_at_real(frame: pd.DataFrame) -> pd.DataFrame:
+    """AT_REAL_COLUMNS with fixed types (an empty frame too), rows by (model, game_id, play_id)."""
+    out = frame.reindex(columns=AT_REAL_COLUMNS)
+    out = out.astype({"model": "string", "dataset": "string",
+                      **{c: "float64" for c in consistency.COMPARED.values()}})
+    for c in ("game_id", "play_id"):
+        out[c] = pd.to_numeric(out[c]).astype("Int64")
+    return out.sort_values(["model", "game_id", "play_id"], kind="stable", ignore_index=True)
+
+
+def decisions_metrics(refs: dict, options: pd.DataFrame, measured: pd.DataFrame, at_real: pd.DataFrame,
+                      trained: Trained, settings: Settings) -> pd.DataFrame:
+    """marts.rpt_decisions_metrics: consistency of the counterfactual on the real targets, flight-time fit,
+    scoring figures. ``refs``: int_decision_passes; ``options``: fct_target_options; ``measured``:
+    fct_pass_features; ``at_real``: options_at_real_arrival's rows (any order)."""
+    ghost = _ghost_model(settings, trained)
     passes = load_passes(refs)
     fps = frame_rate_hz()
     scorer, flights = completion_scorer(trained, passes)
@@ -391,26 +447,11 @@ def decisions_metrics(session, refs: dict, options: pd.DataFrame, measured: pd.D
         meas["flight_time_s"] = (meas["arrival_frame_id"] - meas["throw_frame_id"]) / fps
         actual = options[options["is_actual_target"]].rename(
             columns={"predicted_separation_yd": "receiver_separation_arrival_yd"})
-        real = passes.dropna(subset=["arrival_frame_id", "target_nfl_id"])
-        override = {(g, p, int(t)): int(a - th) for g, p, t, a, th in
-                    real[["game_id", "play_id", "target_nfl_id", "arrival_frame_id", "throw_frame_id"]]
-                    .itertuples(index=False)}
-        variants = {MODEL_NAME: dict(ghost_model=ghost),
-                    f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
-                    f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
-        built: dict[str, list] = {name: [] for name in variants}
-        # one read of the tracking for the three variants
-        for pc, tracks in iter_chunks(session, names, real, cfg, only_actual=True, all_defenders=True,
-                                      until_arrival=True):
-            for name, kw in variants.items():
-                built[name].append(chunk_options(pc, tracks, kw["ghost_model"], flights, cfg,
-                                                 arrival_override=override, only_actual=True,
-                                                 ghost_defenders=kw.get("ghost_defenders", True)))
-        at_real = {}
-        for name, parts_of in built.items():
-            frame = concat_options(parts_of)
-            at_real[name] = score_options(frame, scorer) if len(frame) else None
-        parts.append(consistency.consistency_metrics(version, actual, meas, at_real))
+        at_real = typed_at_real(at_real)   # one order whatever the engine's
+        by_model = {name: part.drop(columns="model").reset_index(drop=True)
+                    for name, part in at_real.groupby("model", sort=False)}
+        real_arrival = {name: by_model.get(name) for name in _at_real_variants(ghost)}
+        parts.append(consistency.consistency_metrics(version, actual, meas, real_arrival))
     parts = [p for p in parts if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=consistency.METRIC_COLUMNS)
     out["value"] = out["value"].astype(float).replace([np.inf, -np.inf], np.nan)
