@@ -38,7 +38,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -105,40 +104,23 @@ def next_games(first: int, count: int, seed: int = SEED) -> Path:
     return out
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of `root` and all its descendants, in KiB (from /proc: ngs.measure)."""
-    from ngs.measure import read_procs, tree
-
-    procs = read_procs()
-    return sum(procs[pid][2] for pid in tree(procs, {root}))
-
-
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `cmd`, sampling the process tree's resident memory; returns wall seconds, CPU seconds (user +
-    system of the whole process tree: less sensitive than wall time to other work on the machine), peak
-    RSS and stdout."""
+    """Run `cmd`, sampling the process tree's resident memory (ngs.measure); returns wall seconds, CPU
+    seconds (user + system of the whole process tree, from the kernel: less sensitive than wall time to
+    other work on the machine), peak RSS and stdout."""
+    from ngs.measure import sampling
+
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    done.set()
-    sampler.join()
+    with sampling({proc.pid}, interval=0.1) as sampler:
+        out, _ = proc.communicate()
     wall = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every descendant it waited for
     cpu = usage.ru_utime - usage0.ru_utime + usage.ru_stime - usage0.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{out[-4000:]}")
-    return {"seconds": wall, "cpu_s": cpu, "peak_rss_mb": peak[0] / 1024, "stdout": out}
+    return {"seconds": wall, "cpu_s": cpu, "peak_rss_mb": sampler.peak_kb / 1024, "stdout": out}
 
 
 def stage_of(node: dict) -> str:

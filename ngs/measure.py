@@ -31,6 +31,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -112,13 +114,11 @@ class Sampler:
         return sum(t - self.base.get(k, 0) for k, t in self.last.items()) / TICK
 
 
-def measure(cmd: list[str], extra: set[int], interval: float = 0.25) -> dict:
-    """Run `cmd` (output passed through), sampling its tree and the trees of `extra`; the figures."""
-    load0 = os.getloadavg()[0]
-    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    sampler = Sampler(extra | {proc.pid})
+@contextmanager
+def sampling(roots: set[int], interval: float = 0.25) -> Iterator[Sampler]:
+    """A Sampler of the trees of ``roots``, fed by a thread every ``interval`` seconds while the block runs
+    (start it after the last fork: no process is forked once the thread runs)."""
+    sampler = Sampler(roots)
     done = threading.Event()
 
     def loop() -> None:
@@ -129,13 +129,25 @@ def measure(cmd: list[str], extra: set[int], interval: float = 0.25) -> dict:
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        code = proc.wait()
-    wall = time.perf_counter() - t0
-    done.set()
-    thread.join()
+        yield sampler
+    finally:
+        done.set()
+        thread.join()
+
+
+def measure(cmd: list[str], extra: set[int], interval: float = 0.25) -> dict:
+    """Run `cmd` (output passed through), sampling its tree and the trees of `extra`; the figures."""
+    load0 = os.getloadavg()[0]
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    with sampling(extra | {proc.pid}, interval) as sampler:
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            code = proc.wait()
+        wall = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "command": cmd, "exit": code, "wall_s": round(wall, 2), "cpu_s": round(sampler.cpu_s(), 2),

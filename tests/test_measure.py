@@ -77,3 +77,20 @@ def test_refusals(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ngs.measure", "--", str(tmp_path / "no-such-program")],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 127 and "cannot run" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_bench_run_measured_samples_the_same_tree_and_captures_the_output():
+    """ngs.bench.run_measured: the same sampler (ngs.measure.sampling); CPU from the kernel's count of the
+    waited-for tree; the output captured; a failing command raises with its output."""
+    from ngs.bench import run_measured
+
+    cmd = [sys.executable, "-c",
+           f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {BURN!r}]); "
+           f"exec({HOLD!r}); p.wait(); print('made it')"]
+    result = run_measured(cmd)
+    assert result["stdout"].strip() == "made it"
+    assert 0.6 <= result["cpu_s"] <= 4.0, result
+    assert result["peak_rss_mb"] >= 120 and result["seconds"] >= 1.0, result
+    with pytest.raises(RuntimeError, match=r"failed \(3\):\n.*no luck"):
+        run_measured([sys.executable, "-c", "import sys; print('no luck'); sys.exit(3)"])
