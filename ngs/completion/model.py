@@ -36,6 +36,7 @@ from ngs.completion.features import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
     NUMERIC_FEATURES,
+    quantised,
 )
 from ngs.threads import limited_threads
 
@@ -176,15 +177,15 @@ def _inner_cv(y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.nd
 
 
 def _matrix(X: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """The spec's columns: numbers as float64 (nullable integers from DuckDB become NaN, which the models
-    handle), categories as Python objects with NaN for missing (what OrdinalEncoder takes)."""
+    """The spec's columns: numbers as float64 rounded to FEATURE_DECIMALS (nullable integers from DuckDB become
+    NaN, which the models handle), categories as Python objects with NaN for missing (what OrdinalEncoder takes)."""
     out = pd.DataFrame(index=X.index)
     for col in spec.features:
         if col in CATEGORICAL_FEATURES:
             values = X[col].astype(object)
             out[col] = values.where(X[col].notna(), np.nan)
         else:
-            out[col] = X[col].astype("float64")
+            out[col] = quantised(X[col])
     return out
 
 

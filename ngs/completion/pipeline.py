@@ -23,8 +23,10 @@ from ngs.completion.features import (
     GROUP_COLUMN,
     KEY_COLUMNS,
     LABEL_COLUMN,
+    NUMERIC_FEATURES,
     check_feature_frame,
     labelled,
+    quantised,
 )
 from ngs.completion.metrics import METRICS, calibration_table, probability_metrics
 from ngs.threads import limited_threads
@@ -58,9 +60,12 @@ class TrainingOutput:
 
 
 def model_version(frame: pd.DataFrame) -> str:
-    """cp-v1-<10 hex>: a hash of the labelled training rows, the feature list, the hyper-parameters and
+    """cp-v1-<10 hex>: a hash of the labelled training rows (numeric features as the model sees them:
+    ngs.completion.features.quantised), the feature list, the hyper-parameters and
     the scikit-learn version, so the same data and code always give the same version."""
     data = labelled(frame)[[*KEY_COLUMNS, DATASET_COLUMN, *FEATURE_COLUMNS, LABEL_COLUMN]]
+    for col in NUMERIC_FEATURES:   # the values the model sees (engines agree on them, not on the last bit)
+        data[col] = quantised(data[col])
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
     h.update(json.dumps({"features": FEATURE_COLUMNS, "hgb": m.HGB_PARAMS, "folds": m.N_OUTER_FOLDS,
