@@ -141,11 +141,16 @@ class _Substitute:
     def relation(self, table: pa.Table | pd.DataFrame) -> duckdb.DuckDBPyRelation:
         """``table`` as a table of the connection (a name, so ``sql_query()`` of the relation works in views)."""
         self.count += 1
-        name = f"ngs_spark_ref_{self.count}"
-        self.con.register(f"{name}_src", table)
-        self.con.execute(f"create table {name} as select * from {name}_src")
-        self.con.unregister(f"{name}_src")
-        return self.con.table(name)
+        return _as_table(self.con, f"ngs_spark_ref_{self.count}", table)
+
+
+def _as_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table | pd.DataFrame) -> duckdb.DuckDBPyRelation:
+    """``table`` copied into a table ``name`` of ``con`` (a named table: ``sql_query()`` of the relation
+    works in views, and the rows do not depend on the Arrow object staying alive)."""
+    con.register(f"{name}_src", table)
+    con.execute(f"create table {name} as select * from {name}_src")
+    con.unregister(f"{name}_src")
+    return con.table(name)
 
 
 def _refuse_incremental(value) -> None:
@@ -311,11 +316,7 @@ class _Fill:
             if value.key not in self.tables:   # a per-game input where only the small ones are given
                 return None
             if value.key not in self.made:
-                name = f"ngs_spark_ref_{value.key}"
-                self.con.register(f"{name}_src", self.tables[value.key])
-                self.con.execute(f"create table {name} as select * from {name}_src")
-                self.con.unregister(f"{name}_src")
-                self.made[value.key] = self.con.table(name)
+                self.made[value.key] = _as_table(self.con, f"ngs_spark_ref_{value.key}", self.tables[value.key])
             return self.made[value.key]
         if isinstance(value, dict):
             return {k: self(v) for k, v in value.items()}
