@@ -1085,3 +1085,19 @@ def test_parquet_read_schema_leaves_a_column_spark_cannot_type_unread(tmp_path):
                    to '{bad}/highlights.parquet' (format parquet)""")
     with pytest.raises(IngestError, match=r"highlights.parquet: column 'playType' has the parquet type time64"):
         parquet_read_schema(discover([bad])[0])
+
+
+@pytest.mark.timeout(60)
+def test_shuffle_partitions_follow_the_loaded_rows_unless_set(monkeypatch):
+    """4 partitions failed at 50 simulated games (executors' OutOfMemoryError): a build raises them to one
+    per ROWS_PER_SHUFFLE_PARTITION loaded rows; NGS_SPARK_SHUFFLE_PARTITIONS, when set, wins."""
+    from ngs.spark.settings import ROWS_PER_SHUFFLE_PARTITION, load, shuffle_partitions_for
+
+    monkeypatch.delenv("NGS_SPARK_SHUFFLE_PARTITIONS", raising=False)
+    assert load().shuffle_partitions == 4
+    assert shuffle_partitions_for(0, 4) == 4
+    assert shuffle_partitions_for(408_022, 4) == 4                      # 2 simulated games
+    assert shuffle_partitions_for(10_660_262, 4) == 22                  # 50
+    assert shuffle_partitions_for(4 * ROWS_PER_SHUFFLE_PARTITION + 1, 4) == 5
+    monkeypatch.setenv("NGS_SPARK_SHUFFLE_PARTITIONS", "3")
+    assert shuffle_partitions_for(10_660_262, load().shuffle_partitions) == 3

@@ -98,6 +98,13 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
                       flush=True)
             raw_rows = load_raw(spark, files, on_loaded=report)
         seconds["ingest"] = time.perf_counter() - t1
+        loaded = spark.sql("select coalesce(sum(rows), 0) from raw.load_manifest").collect()[0][0]
+        partitions = spark_settings.shuffle_partitions_for(loaded, cfg.shuffle_partitions)
+        if partitions != cfg.shuffle_partitions:   # a runtime setting: dbt's session (the same) keeps it
+            spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+            if not quiet:
+                print(f"spark.sql.shuffle.partitions {partitions} for {loaded:,} loaded rows "
+                      "(NGS_SPARK_SHUFFLE_PARTITIONS sets it)", flush=True)
         if not quiet:
             what = (f"raw tables appended to ({raw_rows:,} new rows); int_tracking_flagged gets the new games' "
                     "partitions, every other model is rebuilt from all loaded files"

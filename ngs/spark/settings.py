@@ -10,7 +10,9 @@
     NGS_SPARK_WORKERS           2 workers;  NGS_SPARK_WORKER_CORES 1;  NGS_SPARK_WORKER_MEMORY 1g
     NGS_SPARK_THRIFT_PORT       10000 (HiveServer2 protocol, for dbt's spark_thrift target and Superset)
     NGS_SPARK_DRIVER_MEMORY     1g;  NGS_SPARK_EXECUTOR_MEMORY 768m
-    NGS_SPARK_SHUFFLE_PARTITIONS 4 (spark.sql.shuffle.partitions; Spark's 200 is for big clusters)
+    NGS_SPARK_SHUFFLE_PARTITIONS 4 (spark.sql.shuffle.partitions; Spark's 200 is for big clusters); unset,
+                                `ngs build --engine spark` raises it to one per 500,000 loaded rows
+                                (shuffle_partitions_for)
     NGS_SPARK_SCHEMA            the schema (Spark database) dbt builds into (default ngs)
 """
 
@@ -40,6 +42,21 @@ def _port(name: str, default: int) -> int:
 
         raise NgsError(f"{name}={text!r} is not a TCP port (1-65535)")
     return port
+
+
+# A build's shuffle partitions follow the rows loaded unless NGS_SPARK_SHUFFLE_PARTITIONS says otherwise:
+# at 50 simulated games (10.7 million rows) 4 partitions made the executors (768m) fail in fct_pass_events'
+# sort-merge joins (OutOfMemoryError in the spill readers, 2 December 2026); Spark's adaptive execution
+# coalesces partitions that turn out small.
+ROWS_PER_SHUFFLE_PARTITION = 500_000
+
+
+def shuffle_partitions_for(rows: int, configured: int) -> int:
+    """The shuffle partitions for a warehouse of ``rows`` loaded rows: ``configured`` when
+    NGS_SPARK_SHUFFLE_PARTITIONS is set, else at least it and one per ROWS_PER_SHUFFLE_PARTITION rows."""
+    if _env("NGS_SPARK_SHUFFLE_PARTITIONS", ""):
+        return configured
+    return max(configured, -(-int(rows) // ROWS_PER_SHUFFLE_PARTITION))
 
 
 def _count(name: str, default: int, low: int = 1, high: int = 64) -> int:
