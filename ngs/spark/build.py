@@ -102,9 +102,11 @@ def build(data_dirs: list[Path], select: str | None = None, exclude: list[str] |
         partitions = spark_settings.shuffle_partitions_for(loaded, cfg.shuffle_partitions)
         if partitions != cfg.shuffle_partitions:   # a runtime setting: dbt's session (the same) keeps it
             spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+            spark.conf.set("spark.sql.adaptive.advisoryPartitionSizeInBytes", spark_settings.ADVISORY_PARTITION_BYTES)
             if not quiet:
-                print(f"spark.sql.shuffle.partitions {partitions} for {loaded:,} loaded rows "
-                      "(NGS_SPARK_SHUFFLE_PARTITIONS sets it)", flush=True)
+                print(f"spark.sql.shuffle.partitions {partitions} for {loaded:,} loaded rows, adaptive execution's "
+                      f"advisory partition size {spark_settings.ADVISORY_PARTITION_BYTES} "
+                      "(NGS_SPARK_SHUFFLE_PARTITIONS sets the partitions, and leaves both)", flush=True)
         if not quiet:
             what = (f"raw tables appended to ({raw_rows:,} new rows); int_tracking_flagged gets the new games' "
                     "partitions, every other model is rebuilt from all loaded files"

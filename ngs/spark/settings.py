@@ -46,9 +46,11 @@ def _port(name: str, default: int) -> int:
 
 # A build's shuffle partitions follow the rows loaded unless NGS_SPARK_SHUFFLE_PARTITIONS says otherwise:
 # at 50 simulated games (10.7 million rows) 4 partitions made the executors (768m) fail in fct_pass_events'
-# sort-merge joins (OutOfMemoryError in the spill readers, 2 December 2026); Spark's adaptive execution
-# coalesces partitions that turn out small.
+# sort-merge joins (OutOfMemoryError in the spill readers, 2 December 2026), and so did 22 partitions that
+# adaptive execution coalesced back into 3 (its advisory 64 MB a partition); with more partitions the
+# advisory size goes down with them (ADVISORY_PARTITION_BYTES), so small shuffles are still coalesced.
 ROWS_PER_SHUFFLE_PARTITION = 500_000
+ADVISORY_PARTITION_BYTES = "8m"
 
 
 def shuffle_partitions_for(rows: int, configured: int) -> int:
