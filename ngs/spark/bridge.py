@@ -7,8 +7,9 @@
   DataFrame among the arguments is collected through Arrow and registered in a fresh in-memory DuckDB
   connection; the SparkSession argument becomes that connection; ``func`` runs unchanged on it; its pandas
   result becomes a Spark DataFrame (:func:`to_spark`).
-* **On the executors, by game** (``@per_game``: the per-pass scoring models): the inputs named by the
-  declaration are grouped by ``game_id`` (one input: ``groupBy().applyInPandas``; two: ``cogroup``), and each
+* **On the executors, by game** (``@per_game``: the per-pass scoring models, and the tracking part of
+  rpt_decisions_metrics): the inputs named by the declaration are grouped by ``game_id`` (one input:
+  ``groupBy().applyInPandas``; two: ``cogroup``), and each
   game runs ``func`` unchanged on the executor, on an in-process DuckDB connection holding that game's rows
   (and the small inputs, collected once on the driver and shipped with the closure). Every function so
   declared computes each pass from that pass's rows only (and from per-game labels of the small inputs),
