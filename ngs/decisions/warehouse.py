@@ -378,10 +378,13 @@ def typed_options(out: pd.DataFrame) -> pd.DataFrame:
 AT_REAL_COLUMNS = ["model", "game_id", "play_id", "dataset", *consistency.COMPARED.values()]
 
 
+AT_REAL_MODELS = (MODEL_NAME, f"{MODEL_NAME}_constant_acceleration", f"{MODEL_NAME}_real_defenders")
+
+
 def _at_real_variants(ghost) -> dict[str, dict]:
-    return {MODEL_NAME: dict(ghost_model=ghost),
-            f"{MODEL_NAME}_constant_acceleration": dict(ghost_model=None),
-            f"{MODEL_NAME}_real_defenders": dict(ghost_model=None, ghost_defenders=False)}
+    """AT_REAL_MODELS' option-building arguments: the ghosting model, constant-acceleration ghosts, no ghosting."""
+    return dict(zip(AT_REAL_MODELS, (dict(ghost_model=ghost), dict(ghost_model=None),
+                                     dict(ghost_model=None, ghost_defenders=False)), strict=True))
 
 
 # On Spark each game runs on the executors (ngs.spark.bridge): a pass's rows depend on its pass row, its
@@ -450,7 +453,7 @@ def decisions_metrics(refs: dict, options: pd.DataFrame, measured: pd.DataFrame,
         at_real = typed_at_real(at_real)   # one order whatever the engine's
         by_model = {name: part.drop(columns="model").reset_index(drop=True)
                     for name, part in at_real.groupby("model", sort=False)}
-        real_arrival = {name: by_model.get(name) for name in _at_real_variants(ghost)}
+        real_arrival = {name: by_model.get(name) for name in AT_REAL_MODELS}
         parts.append(consistency.consistency_metrics(version, actual, meas, real_arrival))
     parts = [p for p in parts if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=consistency.METRIC_COLUMNS)
