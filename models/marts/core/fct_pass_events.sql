@@ -72,14 +72,39 @@ passes as (
         or frames.first_output_frame_id is not null
 ),
 
+pass_frames as (
+    -- each pass's snap, throw and arrival frame, one row per distinct frame: the tracking joins them on
+    -- equal keys (small enough to broadcast on Spark; DuckDB reads the hint as a comment)
+    select game_id, play_id, snap_frame_id as frame_id
+    from passes
+    where snap_frame_id is not null
+    union
+    select game_id, play_id, throw_frame_id as frame_id
+    from passes
+    union
+    select game_id, play_id, arrival_frame_id as frame_id
+    from passes
+    where arrival_frame_id is not null
+),
+
 key_frames as (
-    -- every row at a pass's snap, throw or arrival frame: one scan of the tracking for all that follows
-    select tracking.*
+    -- every row at a pass's snap, throw or arrival frame, the columns that follow read: one scan of the
+    -- tracking for all that follows
+    select /*+ BROADCAST(pass_frames) */
+        tracking.game_id,
+        tracking.play_id,
+        tracking.frame_id,
+        tracking.nfl_id,
+        tracking.is_ball,
+        tracking.is_offense,
+        tracking.position_group,
+        tracking.x_std,
+        tracking.y_std
     from {{ ref('fct_tracking') }} as tracking
-    inner join passes
-        on tracking.game_id = passes.game_id
-        and tracking.play_id = passes.play_id
-        and tracking.frame_id in (passes.snap_frame_id, passes.throw_frame_id, passes.arrival_frame_id)
+    inner join pass_frames
+        on tracking.game_id = pass_frames.game_id
+        and tracking.play_id = pass_frames.play_id
+        and tracking.frame_id = pass_frames.frame_id
 ),
 
 ball as (
