@@ -667,6 +667,34 @@ def test_python_model_inputs_and_table_comparison():
 
 
 @pytest.mark.timeout(60)
+def test_sql_comparison_agrees_with_the_pandas_one():
+    """sql_differences (large tables, in DuckDB) finds what frame_differences finds: reordered rows and last-bit
+    numbers equal; a changed number, text or null, a missing row or column differ; NaN equals null."""
+    from ngs.spark.mirror import frame_differences, sql_differences
+
+    a = pd.DataFrame({"k": [1, 2, 3], "v": [0.1, None, 0.3], "s": ["x", None, "z"], "big": [1e9, 2e9, 3e9]})
+    b = a.iloc[::-1].reset_index(drop=True)
+    cases = {"reordered": (b, True), "last bits": (b.assign(v=[0.3 + 1e-9, float("nan"), 0.1]), True),
+             "relative above 1": (b.assign(big=[3e9 + 1.0, 2e9, 1e9]), True),
+             "number": (b.assign(v=[0.31, None, 0.1]), False), "text": (b.assign(s=["z", "y", "x"]), False),
+             "null": (b.assign(s=["z", None, None]), False), "beyond 1e-6 relative": (b.assign(big=[3e9 + 1e4, 2e9, 1e9]), False)}
+    con = duckdb.connect()
+    con.register("a", a)
+    for case, (other, equal) in cases.items():
+        con.register("b", other)
+        assert (sql_differences(con, "a", "b") == []) is equal, case
+        assert (frame_differences(a, other) == []) is equal, case
+    con.register("b", b.iloc[:2])
+    assert sql_differences(con, "a", "b") == ["3 rows vs 2"]
+    con.register("b", b.drop(columns="s"))
+    assert sql_differences(con, "a", "b")[0].startswith("columns differ")
+    assert sql_differences(con, "a", "b", drop=["s"]) == []
+    con.register("b", b.assign(v=[0.31, None, 0.1], s=["z", "y", "x"]))
+    assert sql_differences(con, "a", "b") == ["v: 1 rows differ (first, row 2: '0.3' vs '0.31')",
+                                               "s: 1 rows differ (first, row 1: None vs 'y')"]
+
+
+@pytest.mark.timeout(60)
 def test_compare_builds_reads_both_warehouses_table_for_table(tmp_path):
     from ngs.spark.mirror import compare_builds
 
@@ -699,6 +727,11 @@ def test_compare_builds_reads_both_warehouses_table_for_table(tmp_path):
                        f"to '{folder / 'p' / f'game_id={game}' / 'part-0.parquet'}' (format parquet)")
     report = compare_builds(duck, tmp_path / "wh")
     assert report["compared"]["marts.p"] == 4 and report["differences"]["marts.p"] == []
+    # the same verdicts when every table is compared in SQL (as tables of over a million rows are)
+    in_sql = compare_builds(duck, tmp_path / "wh", large_rows=0)
+    assert in_sql["compared"] == report["compared"]
+    assert {t: d != [] for t, d in in_sql["differences"].items()} == {t: d != [] for t, d in report["differences"].items()}
+    assert in_sql["differences"]["marts.t"] == ["3 rows vs 1"]
 
 
 # -- the real project on Spark (issue 14): ingest, the SQL models, the build --------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,6 +83,13 @@ def mirror(spark, warehouse: Path, names: list[str] | None = None) -> dict[str, 
 # What differs between two builds by nature, left out of the comparison: wall times measured by the training
 MEASURED = {"ghosting_model_training": lambda f: f[~f["metric"].isin(["train_seconds", "total_seconds"])]}
 
+# Tables above this many rows are compared in SQL: at 50 simulated games int_tracking_flagged (10.5M rows, 40
+# columns) as two pandas frames with a string sort key needs ~25 GB; DuckDB's sort spills instead
+LARGE_ROWS = 1_000_000
+_FLOATS = ("FLOAT", "DOUBLE", "REAL", "DECIMAL")
+_NUMBERS = (*_FLOATS, "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "UHUGEINT")
+
 
 def run(warehouse: Path, select: str, project_dir: Path = REPO_ROOT, extra_dbt: list[str] | None = None,
         compare: list[str] | None = None, tol: float = 1e-6) -> dict:
@@ -134,15 +142,18 @@ def spark_table_folders(spark_warehouse: Path, schema: str) -> dict[str, Path]:
 
 def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[str, ...] = ("marts",),
                    tol: float = 1e-6, skip: dict[str, str] | None = None,
-                   ignore: dict[str, list[str]] | None = None) -> dict:
+                   ignore: dict[str, list[str]] | None = None, large_rows: int = LARGE_ROWS) -> dict:
     """Every table of ``schemas`` in a DuckDB build against the same table written by ``ngs build --engine
     spark`` (its parquet files under ``spark_warehouse``), with :data:`MEASURED` left out; ``skip``: table name
-    -> why it is not compared; ``ignore``: table name -> columns left out of its comparison. Returns
+    -> why it is not compared; ``ignore``: table name -> columns left out of its comparison. A table of more
+    than ``large_rows`` rows is compared by :func:`sql_differences` (in DuckDB, which spills to disk), the others
+    by :func:`frame_differences` (pandas copies of both sides). Returns
     {"compared": {table: rows}, "differences": {table: [...]}, "views": [DuckDB views, compared through their
     tables], "skipped": {table: why}, "missing": [tables DuckDB has and Spark has not]}."""
     skip = skip or {}
     out: dict = {"compared": {}, "differences": {}, "views": [], "skipped": {}, "missing": []}
-    with duckdb.connect(str(duck_warehouse), read_only=True) as con:
+    with duckdb.connect(str(duck_warehouse), read_only=True) as con, tempfile.TemporaryDirectory() as spill:
+        con.execute(f"set temp_directory = '{spill}'")
         for schema in schemas:
             rows = con.execute("select table_name, table_type from information_schema.tables "
                                "where table_catalog = current_database() and table_schema = ? order by 1",
@@ -159,11 +170,17 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
                 if name not in folders:
                     out["missing"].append(table)
                     continue
+                drop = list((ignore or {}).get(name, []))
+                rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
+                if rows > large_rows and name not in MEASURED:
+                    out["compared"][table] = rows
+                    out["differences"][table] = sql_differences(
+                        con, f'"{schema}"."{name}"', _parquet_source(folders[name]), tol, drop=drop)
+                    continue
                 duck = con.sql(f'select * from "{schema}"."{name}"').to_arrow_table().to_pandas()
                 with duckdb.connect() as reader:
                     other = reader.sql(f"select * from {_parquet_source(folders[name])}").to_arrow_table().to_pandas()
                 measured = MEASURED.get(name, lambda f: f)
-                drop = list((ignore or {}).get(name, []))
 
                 def keep(f: pd.DataFrame, measured=measured, drop=drop) -> pd.DataFrame:
                     return measured(f).drop(columns=[c for c in drop if c in f.columns])
@@ -179,6 +196,54 @@ def _parquet_source(folder: Path) -> str:
     if any(p.is_dir() and "=" in p.name for p in Path(folder).iterdir()):
         return f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true)"
     return f"read_parquet('{folder}/*.parquet')"
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    return {name: kind for name, kind, *_ in con.execute(f"describe select * from {source}").fetchall()}
+
+
+def sql_differences(con: duckdb.DuckDBPyConnection, left: str, right: str, tol: float = 1e-6,
+                    drop: list[str] | tuple[str, ...] = (), limit: int = 5) -> list[str]:
+    """:func:`frame_differences` in one DuckDB query over two relations (table names or ``read_parquet(...)``):
+    the same columns (``drop`` left out) and rows, and in the same canonical order (every column, floats
+    rounded to 6 digits) every value equal (numbers within ``tol``, relative above 1; missing, null or NaN,
+    equals missing; other types by their text). Per differing column the count and the first row."""
+    types = {side: {c: t for c, t in _column_types(con, src).items() if c not in drop}
+             for side, src in (("left", left), ("right", right))}
+    if sorted(types["left"]) != sorted(types["right"]):
+        return [f"columns differ: {sorted(types['left'])} vs {sorted(types['right'])}"]
+    n_left, n_right = (con.execute(f"select count(*) from {src}").fetchall()[0][0] for src in (left, right))
+    if n_left != n_right:
+        return [f"{n_left} rows vs {n_right}"]
+    columns = list(types["left"])
+
+    def is_kind(c: str, kinds: tuple[str, ...]) -> bool:
+        return all(types[side][c].split("(")[0] in kinds for side in types)
+
+    order = ", ".join(f'round("{c}", 6)' if is_kind(c, _FLOATS) else f'"{c}"' for c in columns)
+    listed = ", ".join(f'"{c}"' for c in columns)
+
+    def same(c: str) -> str:
+        a, b = f'a."{c}"', f'b."{c}"'
+        if not is_kind(c, _NUMBERS):
+            return f"{a}::varchar is not distinct from {b}::varchar"
+        missing = "({0} is null or isnan({0}::double))"
+        return (f"(({missing.format(a)} and {missing.format(b)}) or (not {missing.format(a)} and not "
+                f"{missing.format(b)} and abs({a}::double - {b}::double) <= {tol!r} * greatest(1.0, abs({a}::double))))")
+
+    checks = ", ".join(f'count(*) filter (where not ({same(c)})), min(_rn) filter (where not ({same(c)})), '
+                       f'arg_min(a."{c}"::varchar, _rn) filter (where not ({same(c)})), '
+                       f'arg_min(b."{c}"::varchar, _rn) filter (where not ({same(c)}))' for c in columns)
+    row = con.execute(
+        f"with a as (select {listed}, row_number() over (order by {order}) as _rn from {left}), "
+        f"b as (select {listed}, row_number() over (order by {order}) as _rn from {right}) "
+        f"select {checks} from a inner join b using (_rn)").fetchall()[0]
+    out = []
+    for i, c in enumerate(columns):
+        count, first, x, y = row[4 * i: 4 * i + 4]
+        if count:
+            out.append(f"{c}: {count} rows differ (first, row {first - 1}: {x!r} vs {y!r})")
+    return out[:limit] + ([f"{len(out) - limit} more differing columns"] if len(out) > limit else [])
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
