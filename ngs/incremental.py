@@ -86,11 +86,19 @@ def _quote(name: str) -> str:
 FULL = Increment(None, None, "")  # type: ignore[arg-type]  # no table: every pass is scored (tests, tools)
 
 
-def play_hashes(rel: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+def play_hashes(rel: duckdb.DuckDBPyRelation, decimals: int | None = None) -> pd.DataFrame:
     """game_id, play_id, rows_hash (str): the sum of DuckDB's ``hash`` of every whole row of the pass in
-    ``rel`` (order-independent; a changed, added or removed row changes it)."""
+    ``rel`` (order-independent; a changed, added or removed row changes it). ``decimals``: DOUBLE and FLOAT
+    columns hashed rounded to that many (-0.0 as 0.0), for a model that sees its inputs rounded so (the
+    completion model): a last-bit difference it does not see, e.g. the JVM's sin/cos against DuckDB's, then
+    leaves the fingerprint as it is."""
+    rounded = [c for c, t in zip(rel.columns, rel.types, strict=True) if str(t) in ("DOUBLE", "FLOAT")]
+    rows = "ngs_incremental_rows"
+    if decimals is not None and rounded:
+        rows = ("(select * replace (" + ", ".join(f"round({_quote(c)}, {int(decimals)}) + 0.0 as {_quote(c)}"
+                                                  for c in rounded) + ") from ngs_incremental_rows)")
     return rel.query("ngs_incremental_rows",
-                     "select game_id, play_id, sum(hash(r))::varchar as rows_hash from ngs_incremental_rows as r "
+                     f"select game_id, play_id, sum(hash(r))::varchar as rows_hash from {rows} as r "
                      "group by game_id, play_id").df()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -196,10 +197,26 @@ def test_last_bit_differences_give_the_same_version_and_model_inputs():
         assert pipeline.model_version(bumped) == pipeline.model_version(frame)
         for spec in model.SPECS:
             pd.testing.assert_frame_equal(model._matrix(bumped, spec), model._matrix(frame, spec))
-    # a real change (1e-5 yd) is another version
+        # nor the passes' scoring fingerprints (the incremental rescoring's; the features hashed rounded; the
+        # whole-number columns keep their type, as they do on both engines)
+        whole = [c for c in NUMERIC_FEATURES if pd.api.types.is_integer_dtype(frame[c])]
+        assert _play_hashes(bumped.assign(**{c: frame[c] for c in whole})).equals(_play_hashes(frame))
+    # a real change (1e-5 yd) is another version and another fingerprint of that pass only
     moved = frame.copy()
     moved.loc[0, "air_distance_yd"] += 1e-5
     assert pipeline.model_version(moved) != pipeline.model_version(frame)
+    changed = _play_hashes(moved)["rows_hash"] != _play_hashes(frame)["rows_hash"]
+    assert changed.tolist() == [True] + [False] * (len(frame) - 1)
+
+
+def _play_hashes(frame: pd.DataFrame) -> pd.DataFrame:
+    from ngs.completion.features import FEATURE_DECIMALS
+    from ngs.incremental import play_hashes
+
+    with duckdb.connect() as con:
+        hashes = play_hashes(con.from_df(frame), decimals=FEATURE_DECIMALS)
+    return hashes.set_index(["game_id", "play_id"]).loc[list(zip(frame["game_id"], frame["play_id"], strict=True))
+                                                           ].reset_index()
 
 
 def test_real_and_simulated_are_trained_separately():

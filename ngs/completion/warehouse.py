@@ -17,6 +17,7 @@ import pandas as pd
 
 from ngs import incremental
 from ngs.completion import artifacts, pipeline
+from ngs.completion.features import FEATURE_DECIMALS
 from ngs.decisions import flight
 from ngs.spark.bridge import per_game
 
@@ -79,7 +80,10 @@ def score(features: duckdb.DuckDBPyRelation, trained: duckdb.DuckDBPyRelation | 
     carries its scoring_fingerprint."""
     model = stored(trained)
     context = f"completion|{model.version if model is not None else 'none'}"
-    plays = incremental.plan(inc, incremental.fingerprints(incremental.play_hashes(features), context))
+    # the features hashed as the model sees them (rounded to FEATURE_DECIMALS): the same fingerprint on both
+    # engines where a feature differs in the last bit
+    hashes = incremental.play_hashes(features, decimals=FEATURE_DECIMALS)
+    plays = incremental.plan(inc, incremental.fingerprints(hashes, context))
     features = incremental.only(features, plays, inc, "ngs_incremental_completion_passes")
     return incremental.stamp(_score(features.df(), model), plays)
 
