@@ -86,6 +86,7 @@ MEASURED = {"ghosting_model_training": lambda f: f[~f["metric"].isin(["train_sec
 # Tables above this many rows are compared in SQL: at 50 simulated games int_tracking_flagged (10.5M rows, 40
 # columns) as two pandas frames with a string sort key needs ~25 GB; DuckDB's sort spills instead
 LARGE_ROWS = 1_000_000
+COMPARE_MEMORY = "3GB"   # the comparison's DuckDB memory; its sorts spill to a temporary folder beyond it
 _FLOATS = ("FLOAT", "DOUBLE", "REAL", "DECIMAL")
 _NUMBERS = (*_FLOATS, "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT")
@@ -154,6 +155,7 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
     out: dict = {"compared": {}, "differences": {}, "views": [], "skipped": {}, "missing": []}
     with duckdb.connect(str(duck_warehouse), read_only=True) as con, tempfile.TemporaryDirectory() as spill:
         con.execute(f"set temp_directory = '{spill}'")
+        con.execute(f"set memory_limit = '{COMPARE_MEMORY}'")   # DuckDB's default is 80% of the machine's
         for schema in schemas:
             rows = con.execute("select table_name, table_type from information_schema.tables "
                                "where table_catalog = current_database() and table_schema = ? order by 1",
