@@ -43,6 +43,35 @@ def model(tracks) -> joint.JointModel:
     return m
 
 
+@pytest.fixture(scope="module")
+def full_size_model(tracks) -> joint.JointModel:
+    """The trained model's sizes (JointConfig's defaults: hidden 256, d_model 64, 4 heads), random weights."""
+    sizes = {k: v for k, v in QUICK.items() if k not in ("hidden", "d_model", "heads", "blocks")}
+    m = train_joint_pipeline(tracks.assign(split="train"), None, joint.JointConfig(**sizes), log=None, screen=False,
+                             save=False)
+    gen = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        for p in m.net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    return m
+
+
+def test_a_few_windows_alone_give_what_they_give_in_a_full_slice(full_size_model, tracks):
+    """A game's few randomised defenders (fct_closing_scores on Spark, game by game; an append) are scored in a
+    slice of a few rows: with the trained model's sizes 8 rows took another matrix kernel than 12 or more,
+    and their output differed in the last float32 bits from the same windows scored with the whole season."""
+    m = full_size_model
+    assert m.net.self_in[0].out_features == joint.JointConfig().hidden
+    w, _ = scoring.windows_for(tracks, 3, 10)
+    inp = m.inputs(w)
+    assert len(inp.xs) >= 64
+    whole = m.residual(inp)
+    assert np.abs(whole).max() > 0.1
+    for lo, hi in ((0, 1), (3, 8), (10, 15), (20, 29), (30, 63)):
+        part = joint.Inputs(inp.xs[lo:hi], inp.xt[lo:hi], inp.present[lo:hi], inp.n_others[lo:hi])
+        np.testing.assert_array_equal(m.residual(part), whole[lo:hi])
+
+
 def _former_residual(m: joint.JointModel, inp: joint.Inputs, batch: int = 4096) -> np.ndarray:
     """JointModel.residual before issue #13 (no_grad, 4096-window slices)."""
     m.net.eval()

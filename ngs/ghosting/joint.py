@@ -60,6 +60,10 @@ BASE = "damped_velocity_acceleration"
 # a multiple of ROW_PAD (see JointModel.residual)
 SCORE_BATCH = 1024
 ROW_PAD = 8
+# and at least this many rows: with the trained model's sizes (hidden 256, d_model 64) a matrix of 8 rows is
+# multiplied with another kernel than one of 12 or more (other float32 last bits: a game's few randomised
+# defenders scored alone differed from the same windows scored with the season's; 12-1024 rows agree)
+MIN_ROWS = 32
 TOKEN_LOOKAHEAD = 40  # the others' physics path is looked at up to this many frames ahead
 TOKEN_FEATURES = (
     [f"rel_{c}_lag{lag}_yd" for lag in (2, 1, 0) for c in ("x", "y")]
@@ -318,7 +322,9 @@ class JointModel:
         on its own inputs only, never on the windows it is run with: layers act row by row, masked tokens
         add exact zeros at the end of each sum, and every slice is padded with empty windows to a multiple of
         ROW_PAD rows (MKL multiplies the last ``rows % 4`` rows of a matrix with another kernel, whose float32
-        sums differ in the last bits). tests/test_ghosting_inference.py checks it bit for bit."""
+        sums differ in the last bits) and to at least MIN_ROWS (small matrices take another kernel too).
+        tests/test_ghosting_inference.py checks it bit for bit, with the test network's and the trained one's
+        sizes."""
         self.net.eval()
         out = []
         with torch.inference_mode():
@@ -326,7 +332,8 @@ class JointModel:
                 sl = slice(i, i + batch)
                 kmax = max(int(inp.n_others[sl].max(initial=0)), 1)
                 xs, xt, pr = inp.xs[sl], inp.xt[sl, :kmax], inp.present[sl, :kmax]
-                n, extra = len(xs), -len(xs) % ROW_PAD
+                n = len(xs)
+                extra = max(-n % ROW_PAD, MIN_ROWS - n)
                 if extra:
                     xs, xt, pr = (np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]) for a in (xs, xt, pr))
                 res = self.net(torch.from_numpy(xs), torch.from_numpy(np.ascontiguousarray(xt)), torch.from_numpy(pr))
