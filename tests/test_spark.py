@@ -181,6 +181,7 @@ def test_toy_macros_on_duckdb(duckdb_toy):
     assert fn.impossible_date.isna().all() and fn.missing_frame_id.isna().all()
     assert (fn.second_frame_id == 1).all() and fn.has_frame_20.all()  # two players: frames 1, 1, 2, 2, ...
     assert fn.pass_matches.all() and not fn.case_sensitive_matches.any()
+    assert (fn.play_id_after_frame_1 == fn.play_id).all()
 
 
 # -- pieces that need dbt-spark / PyHive but no JVM ---------------------------------------------------------

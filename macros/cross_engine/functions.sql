@@ -94,3 +94,9 @@
 {% macro ngs_cte_materialized() -%}{{ return((adapter.dispatch('ngs_cte_materialized') if adapter is defined else duckdb__ngs_cte_materialized)()) }}{%- endmacro %}
 {% macro default__ngs_cte_materialized() -%}{%- endmacro %}
 {% macro duckdb__ngs_cte_materialized() -%}materialized{%- endmacro %}
+
+{#- any value of the group that is not NULL (NULL only when all are): DuckDB's any_value skips NULLs, Spark's
+    returns the first row's, NULL or not, unless told to ignore them -#}
+{% macro ngs_any_value(value) -%}{{ return((adapter.dispatch('ngs_any_value') if adapter is defined else duckdb__ngs_any_value)(value)) }}{%- endmacro %}
+{% macro duckdb__ngs_any_value(value) -%}any_value({{ value }}){%- endmacro %}
+{% macro spark__ngs_any_value(value) -%}any_value({{ value }}, true){%- endmacro %}

@@ -10,8 +10,8 @@ unioned as (
     select
         'ngs_highlights' as source,
         game_id,
-        any_value(season) as season,
-        any_value(week) as week,
+        {{ ngs_any_value('season') }} as season,
+        {{ ngs_any_value('week') }} as week,
         cast(null as date) as game_date,
         max(home_club) as home_club,
         max(visitor_club) as visitor_club
@@ -21,11 +21,11 @@ unioned as (
     select
         'bdb2026' as source,
         game_id,
-        any_value(season) as season,
-        any_value(week) as week,
-        any_value(game_date) as game_date,
-        any_value(home_club) as home_club,
-        any_value(visitor_club) as visitor_club
+        {{ ngs_any_value('season') }} as season,
+        {{ ngs_any_value('week') }} as week,
+        {{ ngs_any_value('game_date') }} as game_date,
+        {{ ngs_any_value('home_club') }} as home_club,
+        {{ ngs_any_value('visitor_club') }} as visitor_club
     from {{ ref('stg_bdb2026__supplementary') }}
     group by game_id
 )

@@ -42,10 +42,10 @@ bdb2026_bio as (
     select
         'bdb2026' as source,
         nfl_id,
-        any_value(display_name) as display_name,
-        any_value(position) as position,
-        any_value({{ height_to_inches('player_height') }}) as height_in,
-        any_value(player_weight) as weight_lb
+        {{ ngs_any_value('display_name') }} as display_name,
+        {{ ngs_any_value('position') }} as position,
+        {{ ngs_any_value(height_to_inches('player_height')) }} as height_in,
+        {{ ngs_any_value('player_weight') }} as weight_lb
     from {{ ref('stg_bdb2026__input_tracking') }}
     group by nfl_id
 ),

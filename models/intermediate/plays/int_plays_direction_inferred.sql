@@ -19,7 +19,7 @@ tracked_plays as (
         source,
         game_id,
         play_id,
-        any_value(play_direction) as tracking_direction,
+        {{ ngs_any_value('play_direction') }} as tracking_direction,
         min(frame_id) as first_frame_id
     from {{ ref('int_tracking_unioned') }}
     where input_rules is null

@@ -77,10 +77,10 @@ bdb2026_input_plays as (
     select
         game_id,
         play_id,
-        any_value(play_direction) as play_direction,
-        any_value(absolute_yardline_number) as absolute_yardline_number,
-        any_value(ball_land_x) as ball_land_x,
-        any_value(ball_land_y) as ball_land_y
+        {{ ngs_any_value('play_direction') }} as play_direction,
+        {{ ngs_any_value('absolute_yardline_number') }} as absolute_yardline_number,
+        {{ ngs_any_value('ball_land_x') }} as ball_land_x,
+        {{ ngs_any_value('ball_land_y') }} as ball_land_y
     from {{ ref('stg_bdb2026__input_tracking') }}
     group by game_id, play_id
 ),

@@ -37,7 +37,7 @@ stated as (
         play_id,
         nfl_id,
         bool_or(player_role = 'Targeted Receiver') as is_stated_target,
-        any_value(is_offense) as stated_is_offense
+        {{ ngs_any_value('is_offense') }} as stated_is_offense
     from {{ ref('stg_bdb2026__input_tracking') }}
     group by game_id, play_id, nfl_id
 ),

@@ -25,7 +25,7 @@ bdb2026_input_plays as (
         game_id,
         play_id,
         max(frame_id) as last_input_frame_id,
-        any_value(play_direction) as play_direction
+        {{ ngs_any_value('play_direction') }} as play_direction
     from bdb2026_input
     group by game_id, play_id
 ),
@@ -35,8 +35,8 @@ bdb2026_input_players as (
         game_id,
         play_id,
         nfl_id,
-        any_value(display_name) as display_name,
-        any_value(position) as position
+        {{ ngs_any_value('display_name') }} as display_name,
+        {{ ngs_any_value('position') }} as position
     from bdb2026_input
     group by game_id, play_id, nfl_id
 ),

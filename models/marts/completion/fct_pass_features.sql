@@ -63,8 +63,8 @@ ball_landings as (
     select
         game_id,
         play_id,
-        any_value(ball_land_x) as ball_land_x,
-        any_value(ball_land_y) as ball_land_y
+        {{ ngs_any_value('ball_land_x') }} as ball_land_x,
+        {{ ngs_any_value('ball_land_y') }} as ball_land_y
     from {{ ref('stg_bdb2026__input_tracking') }}
     group by game_id, play_id
 ),

@@ -18,7 +18,7 @@ passers as (
         season,
         club,
         passer_nfl_id,
-        any_value(passer_name) as passer_name,
+        {{ ngs_any_value('passer_name') }} as passer_name,
         count(*) as attempts,
         count(*) filter (where is_complete) as completions,
         sum(expected_completion_probability) as expected_completions,

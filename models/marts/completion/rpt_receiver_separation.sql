@@ -14,7 +14,7 @@ receivers as (
         season,
         club,
         target_nfl_id,
-        any_value(target_name) as target_name,
+        {{ ngs_any_value('target_name') }} as target_name,
         count(*) as targets,
         count(*) filter (where is_complete) as catches,
         sum(expected_completion_probability) as expected_catches,

@@ -23,7 +23,7 @@ from_files as (
 
 tracked_only as (
     select
-        any_value(source) as source,
+        {{ ngs_any_value('source') }} as source,
         game_id
     from {{ ref('int_tracking_unioned') }}
     where game_id not in (select from_files.game_id from from_files)

@@ -23,7 +23,7 @@ frames as (
     select
         game_id,
         play_id,
-        any_value(source) as source,
+        {{ ngs_any_value('source') }} as source,
         min(frame_id) filter (where event in ('ball_snap', 'autoevent_ballsnap', 'snap_direct')) as snap_frame_id,
         min(frame_id) filter (where event in {{ throw_events }}) as throw_event_frame_id,
         min(frame_id) filter (where frame_phase = 'output') as first_output_frame_id,
@@ -117,11 +117,11 @@ ball_at as (
     select
         passes.game_id,
         passes.play_id,
-        any_value(ball.x_std) filter (where ball.frame_id = passes.snap_frame_id) as ball_snap_x_std,
-        any_value(ball.x_std) filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_x_std,
-        any_value(ball.y_std) filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_y_std,
-        any_value(ball.x_std) filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_x_std,
-        any_value(ball.y_std) filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_y_std
+        {{ ngs_any_value('ball.x_std') }} filter (where ball.frame_id = passes.snap_frame_id) as ball_snap_x_std,
+        {{ ngs_any_value('ball.x_std') }} filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_x_std,
+        {{ ngs_any_value('ball.y_std') }} filter (where ball.frame_id = passes.throw_frame_id) as ball_throw_y_std,
+        {{ ngs_any_value('ball.x_std') }} filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_x_std,
+        {{ ngs_any_value('ball.y_std') }} filter (where ball.frame_id = passes.arrival_frame_id) as ball_arrival_y_std
     from passes
     inner join ball
         on passes.game_id = ball.game_id

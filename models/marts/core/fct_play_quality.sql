@@ -2,7 +2,7 @@
 select
     game_id,
     play_id,
-    any_value(source) as source,
+    {{ ngs_any_value('source') }} as source,
     count(*) as raw_rows,
     count(*) filter (where not is_quarantined) as clean_rows,
     count(*) filter (where is_quarantined) as quarantined_rows,

@@ -16,7 +16,7 @@ by_split as (
         avg(closing) as mean_closing,
         avg(superhuman_penalty) as mean_superhuman_penalty,
         count(*) as n,
-        any_value(model_version) as model_version
+        {{ ngs_any_value('model_version') }} as model_version
     from scores
     where split = 'test'
     group by dataset, condition
@@ -31,7 +31,7 @@ all_plays as (
         avg(closing) as mean_closing,
         avg(superhuman_penalty) as mean_superhuman_penalty,
         count(*) as n,
-        any_value(model_version) as model_version
+        {{ ngs_any_value('model_version') }} as model_version
     from scores
     group by dataset, condition
 ),
