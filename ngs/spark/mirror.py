@@ -173,9 +173,9 @@ def compare_builds(duck_warehouse: Path, spark_warehouse: Path, schemas: tuple[s
                     out["missing"].append(table)
                     continue
                 drop = list((ignore or {}).get(name, []))
-                rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
-                if rows > large_rows and name not in MEASURED:
-                    out["compared"][table] = rows
+                n_rows = con.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
+                if n_rows > large_rows and name not in MEASURED:
+                    out["compared"][table] = n_rows
                     out["differences"][table] = sql_differences(
                         con, f'"{schema}"."{name}"', _parquet_source(folders[name]), tol, drop=drop)
                     continue
