@@ -233,13 +233,17 @@ def sql_differences(con: duckdb.DuckDBPyConnection, left: str, right: str, tol: 
         return (f"(({missing.format(a)} and {missing.format(b)}) or (not {missing.format(a)} and not "
                 f"{missing.format(b)} and abs({a}::double - {b}::double) <= {tol!r} * greatest(1.0, abs({a}::double))))")
 
-    checks = ", ".join(f'count(*) filter (where not ({same(c)})), min(_rn) filter (where not ({same(c)})), '
-                       f'arg_min(a."{c}"::varchar, _rn) filter (where not ({same(c)})), '
-                       f'arg_min(b."{c}"::varchar, _rn) filter (where not ({same(c)}))' for c in columns)
+    # each column's test once per row (_bad_<i>), then per column the count and the first differing row
+    flags = ", ".join(["_rn", *(f'a."{c}" as _a_{i}, b."{c}" as _b_{i}, not ({same(c)}) as _bad_{i}'
+                                for i, c in enumerate(columns))])
+    checks = ", ".join(f"count(*) filter (where _bad_{i}), min(_rn) filter (where _bad_{i}), "
+                       f"arg_min(_a_{i}::varchar, _rn) filter (where _bad_{i}), "
+                       f"arg_min(_b_{i}::varchar, _rn) filter (where _bad_{i})" for i in range(len(columns)))
     row = con.execute(
         f"with a as (select {listed}, row_number() over (order by {order}) as _rn from {left}), "
-        f"b as (select {listed}, row_number() over (order by {order}) as _rn from {right}) "
-        f"select {checks} from a inner join b using (_rn)").fetchall()[0]
+        f"b as (select {listed}, row_number() over (order by {order}) as _rn from {right}), "
+        f"flagged as (select {flags} from a inner join b using (_rn)) "
+        f"select {checks} from flagged").fetchall()[0]
     out = []
     for i, c in enumerate(columns):
         count, first, x, y = row[4 * i: 4 * i + 4]
